@@ -67,6 +67,8 @@ char *xstrdup(const char *s);
 
 /* Guest virtual addresses are plain integers: the kernel never dereferences them. */
 typedef uint64_t uaddr_t;
+/* No guest address is at or above this (the x86-64 user address limit). */
+#define USER_TOP 0x800000000000ULL
 
 /* Copy to and from the current task's address space. Return 0 or -EFAULT. */
 int copy_from_user(void *dst, uaddr_t src, size_t n);

@@ -133,7 +133,7 @@ struct task {
 	size_t kstack_size;
 	void *ksp; /* saved kernel stack pointer while switched out */
 	enum task_state state;
-	bool on_runq, is_kthread;
+	bool on_runq, is_kthread, sleep_intr, timed_out;
 	struct list runq_link;
 	struct list wait_links; /* sleeping on wait queues */
 	char name[16];
