@@ -8,7 +8,7 @@
 #include "../kernel.h"
 #include "../sched.h"
 #include <fcntl.h>
-include <sys/stat.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 
