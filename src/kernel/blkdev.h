@@ -39,6 +39,8 @@ struct blkdev {
 };
 
 int blk_register(struct blkdev *d);
+/* Remove a device (its driver is closing it); harmless if not registered. */
+void blk_unregister(struct blkdev *d);
 /* By name ("ubda", "/dev/ubda") or NULL. */
 struct blkdev *blk_lookup(const char *name);
 struct blkdev *blk_lookup_dev(unsigned major, unsigned minor);

@@ -66,6 +66,10 @@ struct platform {
 		     off_t off);
 	int (*munmap)(struct uthread *t, uaddr_t addr, size_t len);
 	int (*mprotect)(struct uthread *t, uaddr_t addr, size_t len, int prot);
+	/* Move pages (MREMAP_MAYMOVE|MREMAP_FIXED to new_addr); drop pages (MADV_DONTNEED). */
+	long (*mremap)(struct uthread *t, uaddr_t old, size_t old_len, size_t new_len,
+		       uaddr_t new_addr);
+	int (*madvise)(struct uthread *t, uaddr_t addr, size_t len, int advice);
 
 	/* Guest memory access: 0 or -EFAULT. Partial transfers are failures. */
 	int (*read)(struct uthread *t, void *dst, uaddr_t src, size_t n);

@@ -144,13 +144,18 @@ void kmutex_unlock(struct kmutex *m)
 	wake_up(&m->wq);
 }
 
+void sched_exit(void)
+{
+	current->state = TASK_DEAD;
+	schedule();
+	__builtin_unreachable();
+}
+
 static void task_entry(void)
 {
 	current->kfn(current->karg);
 	/* A kernel function returning ends its task. */
-	current->state = TASK_DEAD;
-	schedule();
-	__builtin_unreachable();
+	sched_exit();
 }
 
 /* Give t a fresh kernel stack that starts in fn(arg). */
@@ -190,8 +195,7 @@ static void task_reap_stack(struct task *t)
 {
 	munmap(t->kstack, t->kstack_size);
 	t->kstack = NULL;
-	if (t->is_kthread)
-		free(t);
+	free(t);
 }
 
 void ktimer_arm(struct ktimer *t, uint64_t expires)

@@ -51,9 +51,13 @@ void kmutex_unlock(struct kmutex *m);
 /* Kernel threads: a task with a kernel stack that runs fn(arg) and never enters guest
  * mode (the block flusher, init's bootstrap). */
 struct task *kthread_create(const char *name, void (*fn)(void *), void *arg);
+/* Give a task a fresh kernel stack starting in fn(arg) and make it runnable. */
+void task_init_stack(struct task *t, void (*fn)(void *), void *arg);
 
 /* The currently running task (NULL in the scheduler's own context). */
 extern struct task *current;
+/* End the current task for good: its stack and struct are freed by the scheduler. */
+__attribute__((noreturn)) void sched_exit(void);
 /* Give other runnable tasks a turn. */
 void yield(void);
 /* Make a sleeping task runnable. */

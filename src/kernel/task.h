@@ -156,6 +156,9 @@ struct task {
 	bool exiting;
 	bool in_vfork_parent_wait;
 	struct waitq *vfork_done;
+	bool *vfork_flag;
+	bool in_user; /* running guest code (signals interrupt it) */
+	bool stopped; /* in a job-control stop */
 	int sys_nr; /* syscall in progress, for restarts and /proc */
 };
 
@@ -185,5 +188,11 @@ uint64_t mm_rss_pages(struct mm *mm);
 extern uint64_t mem_total_bytes;
 uint64_t mem_committed_bytes(void);
 extern uint64_t kernel_nr_forks;
+
+/* uname(2) and /proc/sys/kernel: the host and NIS domain names (defined in procfs.c,
+ * writable there and by sethostname/setdomainname), the release and version. */
+extern char uts_nodename[65], uts_domainname[65];
+#define UTS_RELEASE "6.1.0-vmlinux"
+#define UTS_VERSION "#1 SMP PREEMPT_DYNAMIC"
 
 #endif

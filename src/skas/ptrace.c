@@ -344,6 +344,18 @@ int ptrace_plat_mprotect(struct uthread *t, uaddr_t addr, size_t len, int prot)
 	return (int)inject(t, SYS_mprotect, addr, len, prot, 0, 0, 0, NULL);
 }
 
+long ptrace_plat_mremap(struct uthread *t, uaddr_t old, size_t old_len, size_t new_len,
+			uaddr_t new_addr)
+{
+	return inject(t, SYS_mremap, old, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		      new_addr, 0, NULL);
+}
+
+int ptrace_plat_madvise(struct uthread *t, uaddr_t addr, size_t len, int advice)
+{
+	return (int)inject(t, SYS_madvise, addr, len, advice, 0, 0, 0, NULL);
+}
+
 /* /proc/<pid>/mem writes through read-only mappings (as a debugger does), which
  * process_vm_writev refuses; used as the fallback for text that is being loaded. */
 static int mem_rw(struct uthread *t, void *buf, uaddr_t addr, size_t n, bool write)

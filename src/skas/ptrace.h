@@ -21,6 +21,9 @@ long ptrace_plat_mmap(struct uthread *t, uaddr_t addr, size_t len, int prot, int
 		      off_t off);
 int ptrace_plat_munmap(struct uthread *t, uaddr_t addr, size_t len);
 int ptrace_plat_mprotect(struct uthread *t, uaddr_t addr, size_t len, int prot);
+long ptrace_plat_mremap(struct uthread *t, uaddr_t old, size_t old_len, size_t new_len,
+			uaddr_t new_addr);
+int ptrace_plat_madvise(struct uthread *t, uaddr_t addr, size_t len, int advice);
 int ptrace_plat_read(struct uthread *t, void *dst, uaddr_t src, size_t n);
 int ptrace_plat_write(struct uthread *t, uaddr_t dst, const void *src, size_t n);
 void ptrace_plat_interrupt(struct uthread *t);
@@ -40,7 +43,8 @@ int ptrace_setregs(struct uthread *t, const struct uregs *regs);
 	.init = ptrace_plat_init, .shutdown = ptrace_plat_shutdown, .layout = ptrace_plat_layout,  \
 	.spawn = ptrace_plat_spawn, .clone = ptrace_plat_clone, .release = ptrace_plat_release,    \
 	.exec_reset = ptrace_plat_exec_reset, .mmap = ptrace_plat_mmap,                            \
-	.munmap = ptrace_plat_munmap, .mprotect = ptrace_plat_mprotect, .read = ptrace_plat_read,  \
+	.munmap = ptrace_plat_munmap, .mprotect = ptrace_plat_mprotect,   \
+	.mremap = ptrace_plat_mremap, .madvise = ptrace_plat_madvise, .read = ptrace_plat_read,  \
 	.write = ptrace_plat_write, .interrupt = ptrace_plat_interrupt,                            \
 	.get_fpregs = ptrace_plat_get_fpregs, .set_fpregs = ptrace_plat_set_fpregs
 
