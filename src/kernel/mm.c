@@ -485,3 +485,15 @@ SYSCALL(munlockall)
 {
 	return 0;
 }
+
+int access_process_vm(struct process *p, uaddr_t addr, void *buf, size_t len, bool write)
+{
+	list_for_each(it, &p->threads) {
+		struct task *t = list_entry(it, struct task, thread_link);
+		if (!t->ut)
+			continue;
+		return write ? platform->write(t->ut, addr, buf, len)
+			     : platform->read(t->ut, buf, addr, len);
+	}
+	return -ESRCH;
+}

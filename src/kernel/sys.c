@@ -13,8 +13,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define GUEST_RELEASE "6.1.0-vmlinux"
-#define GUEST_VERSION "#1 SMP PREEMPT vmlinux"
+
+
 char uts_nodename[65] = "vmlinux";
 char uts_domainname[65] = "(none)";
 
@@ -24,8 +24,8 @@ SYSCALL(uname)
 	memset(&u, 0, sizeof(u));
 	strcpy(u.sysname, "Linux");
 	memcpy(u.nodename, uts_nodename, sizeof(uts_nodename));
-	strcpy(u.release, GUEST_RELEASE);
-	strcpy(u.version, GUEST_VERSION);
+	strcpy(u.release, UTS_RELEASE);
+	strcpy(u.version, UTS_VERSION);
 	strcpy(u.machine, "x86_64");
 	memcpy(u.domainname, uts_domainname, sizeof(uts_domainname));
 	return copy_to_user(a[0], &u, sizeof(u));

@@ -189,10 +189,10 @@ extern uint64_t mem_total_bytes;
 uint64_t mem_committed_bytes(void);
 extern uint64_t kernel_nr_forks;
 
-/* uname(2) and /proc/sys/kernel: the host and NIS domain names (defined in procfs.c,
- * writable there and by sethostname/setdomainname), the release and version. */
+/* uname(2) and /proc/sys/kernel: the host and NIS domain names (sys.c; also written
+ * through /proc/sys/kernel/{hostname,domainname}), the release and version. */
 extern char uts_nodename[65], uts_domainname[65];
 #define UTS_RELEASE "6.1.0-vmlinux"
-#define UTS_VERSION "#1 SMP PREEMPT_DYNAMIC"
+#define UTS_VERSION "#1 SMP PREEMPT vmlinux"
 
 #endif
