@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -253,6 +254,8 @@ int ptrace_plat_spawn(struct uthread **out)
 		close(sync[1]);
 		if (read(sync[0], &c, 1) != 1)
 			_exit(126);
+		/* The address space keeps no host descriptor, not even the terminal. */
+		syscall(SYS_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
