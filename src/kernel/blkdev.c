@@ -85,7 +85,12 @@ int blk_rw(struct blkdev *d, enum bio_op op, uint64_t off, void *buf, size_t len
 {
 	struct blk_wait w = {.done = false};
 	struct bio b = {
-		.op = op, .off = off, .len = len, .buf = buf, .done = blk_rw_done, .priv = &w,
+	    .op = op,
+	    .off = off,
+	    .len = len,
+	    .buf = buf,
+	    .done = blk_rw_done,
+	    .priv = &w,
 	};
 
 	waitq_init(&w.wq);

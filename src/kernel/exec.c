@@ -442,6 +442,7 @@ int execve_strv(int dirfd, const char *path, struct strv *argv, struct strv *env
 	err = exec_image(f, &im, interp_f, argv, envp, filename);
 	if (err) {
 		/* Past the point of no return: the old image is gone. */
+		printk("exec %s: cannot set up the new image (error %d)\n", filename, err);
 		do_exit(SIGSEGV, true);
 	}
 out:

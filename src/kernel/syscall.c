@@ -75,6 +75,9 @@ void guest_loop(void *unused)
 			break;
 		case UEV_FAULT:
 			t->sys_nr = -1;
+			if (syscall_trace)
+				fprintf(stderr, "[%d] fault sig %d code %d addr %#lx rip %#lx\r\n",
+					t->tid, ev.signo, ev.code, (long)ev.addr, (long)t->regs.rip);
 			if (ev.signo == SIGSEGV && mm_grow_stack(t->mm, ev.addr))
 				break;
 			force_sig_fault(ev.signo, ev.code, ev.addr);

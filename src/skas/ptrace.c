@@ -139,9 +139,18 @@ int ptrace_getregs(struct uthread *t, struct uregs *regs)
 	return ptrace(PTRACE_GETREGS, t->pid, 0, regs) ? -errno : 0;
 }
 
+/* 64-bit user code and stack selectors of x86-64 Linux. */
+#define USER_CS 0x33
+#define USER_DS 0x2b
+
 int ptrace_setregs(struct uthread *t, const struct uregs *regs)
 {
-	return ptrace(PTRACE_SETREGS, t->pid, 0, regs) ? -errno : 0;
+	/* Segment selectors are the platform's business, whatever the kernel holds. */
+	struct uregs r = *regs;
+	r.cs = USER_CS;
+	r.ss = USER_DS;
+	r.ds = r.es = r.fs = r.gs = 0;
+	return ptrace(PTRACE_SETREGS, t->pid, 0, &r) ? -errno : 0;
 }
 
 static bool is_gone(int status)
@@ -276,6 +285,15 @@ int ptrace_plat_spawn(struct uthread **out)
 		int st = wait_stop(t, true);
 		if (st < 0 || !WIFSTOPPED(st) || (st >> 16) != PTRACE_EVENT_EXEC)
 			err = -ECHILD;
+		/* The exec stop is inside execve, whose return value would overwrite the
+		 * registers we set next: step on to its syscall-exit stop. */
+		if (!err && ptrace(PTRACE_SYSCALL, pid, 0, 0))
+			err = -errno;
+		if (!err) {
+			st = wait_stop(t, true);
+			if (st < 0 || !WIFSTOPPED(st) || WSTOPSIG(st) != (SIGTRAP | 0x80))
+				err = -ECHILD;
+		}
 	}
 	if (err) {
 		ptrace_plat_release(t);

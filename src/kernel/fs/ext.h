@@ -1,0 +1,28 @@
+/* ext2, ext3 and ext4 through libext2fs, over the kernel's block devices. */
+#ifndef EXT_H
+#define EXT_H
+
+/* Register the "ext4", "ext3" and "ext2" filesystem types (boot code calls this). */
+void ext_fs_register(void);
+
+#ifdef EXT_INTERNAL
+/* Shared by ext.c and ext_io.c only: they include libext2fs, nothing else needs to. */
+#include "../blkdev.h"
+#include <ext2fs/ext2fs.h>
+
+/* The I/O manager: channel names are block device names (blk_lookup). Every call
+ * must be made with the filesystem's lock held: the block cache behind a channel is
+ * not reentrant, and its I/O sleeps. */
+extern struct struct_io_manager ext_io_manager;
+/* File data: served from the block cache when a block is there (it may be newer than
+ * the disk), read from the device otherwise without being cached. */
+errcode_t ext_io_read_data(io_channel ch, blk64_t blk, unsigned n, void *buf);
+/* File data: cached dirty, dropped from the cache once written back. */
+errcode_t ext_io_write_data(io_channel ch, blk64_t blk, unsigned n, const void *buf);
+/* Write back dirty blocks; with wait, also flush the device's write cache. */
+errcode_t ext_io_sync(io_channel ch, bool wait);
+/* Allow or refuse writes (remount). */
+void ext_io_set_rw(io_channel ch, bool rw);
+#endif
+
+#endif
