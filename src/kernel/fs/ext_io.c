@@ -31,7 +31,8 @@ struct ext_io {
 	size_t count, max, ndirty;
 	struct cblk *hash[NHASH];
 	struct list lru; /* least recently used first */
-	void *rbuf, *wbuf; /* RUN_BYTES each, aligned */
+	struct cblk *spare; /* dropped entries, kept for reuse (chained by hnext) */
+	void *rbuf, *wbuf;  /* RUN_BYTES each, aligned */
 };
 
 static struct ext_io *IO(io_channel ch)
@@ -68,8 +69,9 @@ static void drop(struct ext_io *io, struct cblk *c)
 	if (c->dirty)
 		io->ndirty--;
 	io->count--;
-	free(c->buf);
-	free(c);
+	/* File data streams through: reuse entries rather than malloc a block each. */
+	c->hnext = io->spare;
+	io->spare = c;
 }
 
 /* One request to the device, in pieces of at most RUN_BYTES, through an aligned
@@ -157,12 +159,18 @@ static errcode_t insert(struct ext_io *io, uint64_t blk, struct cblk **out)
 		}
 		drop(io, old);
 	}
-	struct cblk *c = xzalloc(sizeof(*c));
-	c->buf = aligned_alloc(512, io->bsize);
-	if (!c->buf) {
-		free(c);
-		return EXT2_ET_NO_MEMORY;
+	struct cblk *c = io->spare;
+	if (c) {
+		io->spare = c->hnext;
+	} else {
+		c = xzalloc(sizeof(*c));
+		c->buf = aligned_alloc(512, io->bsize);
+		if (!c->buf) {
+			free(c);
+			return EXT2_ET_NO_MEMORY;
+		}
 	}
+	c->dirty = c->data = false;
 	c->blk = blk;
 	struct cblk **s = slot(io, blk);
 	c->hnext = *s;
@@ -309,6 +317,12 @@ static void drop_all(struct ext_io *io)
 {
 	while (!list_empty(&io->lru))
 		drop(io, list_entry(io->lru.next, struct cblk, lru));
+	for (struct cblk *c = io->spare, *nx; c; c = nx) {
+		nx = c->hnext;
+		free(c->buf);
+		free(c);
+	}
+	io->spare = NULL;
 }
 
 static errcode_t eio_set_blksize(io_channel ch, int bsize)

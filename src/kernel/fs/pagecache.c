@@ -7,8 +7,9 @@
  *
  * Pages of an inode without writepage (tmpfs) are "pinned": the data lives only here,
  * so they are neither dirty nor ever dropped. Clean pages of backed inodes sit on a
- * global LRU and are dropped when the cache grows past pagecache_max_bytes; writers
- * write back their own dirty pages (then other inodes') past pagecache_dirty_max_bytes. */
+ * global LRU (and only they: reclaim never has to skip over dirty ones) and are dropped
+ * when the cache grows past pagecache_max_bytes; writers write back their own dirty
+ * pages (then other inodes') past pagecache_dirty_max_bytes. */
 #include "pagecache.h"
 #include <sys/mount.h>
 
@@ -17,7 +18,7 @@ struct page {
 	void *data;
 	struct page *hnext;
 	struct pagecache *pc;
-	struct list lru; /* on page_lru unless pinned */
+	struct list lru; /* on page_lru while clean, uptodate and not pinned */
 	bool uptodate, dirty, pinned, busy;
 };
 
@@ -98,10 +99,29 @@ static void set_dirty(struct page *p, bool dirty)
 	if (dirty) {
 		p->pc->ndirty++;
 		dirty_bytes += PAGE_SIZE;
+		list_del(&p->lru);
 	} else {
 		p->pc->ndirty--;
 		dirty_bytes -= PAGE_SIZE;
+		list_add_tail(&p->lru, &page_lru);
 	}
+}
+
+/* Freed page buffers kept for reuse: allocating aligned pages is not cheap. */
+static void *pool[256];
+static unsigned npool;
+
+static void *buf_alloc(void)
+{
+	return npool ? pool[--npool] : aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+}
+
+static void buf_free(void *b)
+{
+	if (npool < ARRAY_SIZE(pool))
+		pool[npool++] = b;
+	else
+		free(b);
 }
 
 static void page_free(struct page *p)
@@ -111,52 +131,60 @@ static void page_free(struct page *p)
 	while (*pp != p)
 		pp = &(*pp)->hnext;
 	*pp = p->hnext;
-	set_dirty(p, false);
+	if (p->dirty) {
+		pc->ndirty--;
+		dirty_bytes -= PAGE_SIZE;
+	}
 	if (p->pinned)
 		pinned_bytes -= PAGE_SIZE;
-	else
-		list_del(&p->lru);
+	list_del(&p->lru);
 	pc->npages--;
 	cached_bytes -= PAGE_SIZE;
-	free(p->data);
+	buf_free(p->data);
 	free(p);
 }
 
-/* Drop clean, idle pages from the cold end of the LRU until under the limit. */
+/* Drop idle pages from the cold end of the LRU until under the limit. */
 static void shrink(void)
 {
 	struct list *it = page_lru.next;
 	while (cached_bytes - pinned_bytes > pagecache_max_bytes && it != &page_lru) {
 		struct page *p = list_entry(it, struct page, lru);
 		it = it->next;
-		if (!p->dirty && !p->busy && p->uptodate)
+		if (!p->busy) /* under writeback */
 			page_free(p);
 	}
 }
 
 static struct page *page_alloc(struct pagecache *pc, uint64_t index)
 {
-	void *data = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+	void *data = buf_alloc();
 	if (!data)
 		return NULL;
 	struct page *p = xzalloc(sizeof(*p));
 	p->index = index;
 	p->data = data;
 	p->pc = pc;
-	if (++pc->npages > 2 * pc->nhash)
+	if (++pc->npages > pc->nhash)
 		pc_grow(pc);
 	size_t h = bucket(pc, index);
 	p->hnext = pc->hash[h];
 	pc->hash[h] = p;
 	cached_bytes += PAGE_SIZE;
-	if (backed(pc->inode)) {
-		list_add_tail(&p->lru, &page_lru);
-	} else {
+	list_init(&p->lru);
+	if (!backed(pc->inode)) {
 		p->pinned = true;
 		pinned_bytes += PAGE_SIZE;
-		list_init(&p->lru);
 	}
 	return p;
+}
+
+/* A page just became uptodate: clean ones of backed inodes may be reclaimed. */
+static void page_ready(struct page *p)
+{
+	p->uptodate = true;
+	if (!p->pinned && !p->dirty)
+		list_add_tail(&p->lru, &page_lru);
 }
 
 /* The uptodate page at index, read in unless fill is false (the caller overwrites
@@ -171,7 +199,7 @@ static int page_get(struct inode *i, uint64_t index, bool fill, struct page **ou
 			continue;
 		}
 		if (p) {
-			if (!p->pinned) {
+			if (!p->pinned && !p->dirty) {
 				list_del(&p->lru);
 				list_add_tail(&p->lru, &page_lru);
 			}
@@ -185,7 +213,7 @@ static int page_get(struct inode *i, uint64_t index, bool fill, struct page **ou
 		uint64_t start = index * PAGE_SIZE;
 		if (!fill || start >= i->size || !i->iop || !i->iop->readpage) {
 			memset(p->data, 0, PAGE_SIZE);
-			p->uptodate = true;
+			page_ready(p);
 			*out = p;
 			return 0;
 		}
@@ -200,7 +228,7 @@ static int page_get(struct inode *i, uint64_t index, bool fill, struct page **ou
 		/* Whatever lies on disk past EOF, the file reads zeros there. */
 		if (i->size < start + PAGE_SIZE)
 			memset((char *)p->data + (i->size - start), 0, start + PAGE_SIZE - i->size);
-		p->uptodate = true;
+		page_ready(p);
 		*out = p;
 		return 0;
 	}

@@ -7,6 +7,7 @@
 
 #define MAX_RW_COUNT 0x7ffff000L /* as Linux: no single call moves more */
 #define BOUNCE_SIZE (128 * 1024)
+#define LARGE_BOUNCE_SIZE (16 << 20)
 
 /* A few bounce buffers are kept: malloc of this size would be an mmap each time. */
 static void *bounce_cache[4];
@@ -112,10 +113,15 @@ static void iter_advance(struct iov_iter *it, size_t n)
 static ssize_t rw_iter(struct file *f, struct iov_iter *it, loff_t *pos, bool write)
 {
 	ssize_t done = 0, r = 0;
-	void *buf = bounce_get();
 	bool regular = f->inode && (S_ISREG(f->inode->mode) || S_ISBLK(f->inode->mode));
+	/* A device or stream sees the whole request in one call (a 1 MiB read of
+	 * /dev/urandom returns 1 MiB), so it gets a buffer of that size. */
+	size_t bsize = BOUNCE_SIZE;
+	if (!regular && it->left > BOUNCE_SIZE)
+		bsize = MIN(it->left, (size_t)LARGE_BOUNCE_SIZE);
+	void *buf = bsize == BOUNCE_SIZE ? bounce_get() : xmalloc(bsize);
 	while (it->left) {
-		size_t n = MIN(it->left, (size_t)BOUNCE_SIZE);
+		size_t n = MIN(it->left, bsize);
 		if (write) {
 			r = iter_copy(it, buf, n, false);
 			if (!r)
@@ -132,7 +138,10 @@ static ssize_t rw_iter(struct file *f, struct iov_iter *it, loff_t *pos, bool wr
 		if ((size_t)r < n || (!write && !regular))
 			break;
 	}
-	bounce_put(buf);
+	if (bsize == BOUNCE_SIZE)
+		bounce_put(buf);
+	else
+		free(buf);
 	return done ? done : r;
 }
 

@@ -1,0 +1,18 @@
+/* A fake of the kernel scheduler (sched.h) for unit tests: one pretend task, the
+ * test's own thread. Sleeping runs what other host threads kevent_post()ed until
+ * something wakes the task. Link tests/unit/fake_sched.c instead of the scheduler. */
+#ifndef FAKE_SCHED_H
+#define FAKE_SCHED_H
+
+#include "kernel/sched.h"
+
+/* The pretend task; `current` starts as this. Set current = NULL to act as the
+ * scheduler's own context, and back to fake_task afterwards. */
+extern struct task *const fake_task;
+/* Run every callback posted so far; returns how many ran. */
+int fake_sched_run_posted(void);
+/* Seconds a sleep without a deadline may wait for a post before the test is
+ * declared deadlocked (abort). Default 10. */
+extern int fake_sched_watchdog;
+
+#endif
