@@ -1,6 +1,6 @@
 /* devtmpfs: a tmpfs whose root is filled at mount with a node for every registered
  * character and block device, the /dev/fd and std{in,out,err} links, and the pts and
- * shm directories. Each mount is a fresh instance; devices registered after the mount
+ * shm directories. All mounts share one instance; devices registered after the mount
  * do not appear in it. */
 #include "fs.h"
 #include "pseudofs.h"
@@ -69,13 +69,35 @@ static void devtmpfs_populate(struct inode *root)
 	dev_add(root, "shm", S_IFDIR | 01777, 0, NULL);
 }
 
+/* One devtmpfs for the whole kernel, as in Linux: every mount shows the same nodes,
+ * so /dev/console reached through any mount is the same inode (ttyname relies on it). */
+static struct super_block *devtmpfs_sb;
+static struct super_ops devtmpfs_sops;
+static void (*tmpfs_put_super)(struct super_block *sb);
+
+static void devtmpfs_put_super(struct super_block *sb)
+{
+	devtmpfs_sb = NULL;
+	tmpfs_put_super(sb);
+}
+
 static int devtmpfs_mount(const struct fs_type *type, const char *source, unsigned long flags,
 			  const char *data, struct super_block **out)
 {
+	if (devtmpfs_sb) {
+		*out = devtmpfs_sb;
+		return 0;
+	}
 	int err = tmpfs_fill_super(type, source, flags, data, 0755, out);
-	if (!err)
-		devtmpfs_populate((*out)->root);
-	return err;
+	if (err)
+		return err;
+	devtmpfs_populate((*out)->root);
+	devtmpfs_sops = *(*out)->ops;
+	tmpfs_put_super = devtmpfs_sops.put_super;
+	devtmpfs_sops.put_super = devtmpfs_put_super;
+	(*out)->ops = &devtmpfs_sops;
+	devtmpfs_sb = *out;
+	return 0;
 }
 
 static struct fs_type devtmpfs_type = {
