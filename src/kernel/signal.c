@@ -31,6 +31,18 @@ bool sig_ignored(struct process *p, int sig)
 	return ka->handler == (uint64_t)SIG_DFL && (SIGBIT(sig) & ignore_sigs);
 }
 
+/* Init gets only the signals it has handlers for, as in Linux; the kernel's own kills
+ * (info NULL) and hardware faults still reach it. */
+static bool init_protected(struct process *p, int sig, const struct ksiginfo *info)
+{
+	if (p != init_process || !info || p->sighand->action[sig - 1].handler != (uint64_t)SIG_DFL)
+		return false;
+	bool fault = info->code > 0 && (SIGBIT(sig) & (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) |
+							SIGBIT(SIGILL) | SIGBIT(SIGFPE) |
+							SIGBIT(SIGTRAP)));
+	return !fault;
+}
+
 bool signal_pending(struct task *t)
 {
 	if (!t->proc || t->is_kthread)
@@ -103,7 +115,7 @@ int send_signal_task(struct task *t, int sig, const struct ksiginfo *info)
 	struct process *p = t->proc;
 	if (sig < 1 || sig > NSIG_K)
 		return -EINVAL;
-	if (p->state == PROC_ZOMBIE || t->exiting)
+	if (p->state == PROC_ZOMBIE || t->exiting || init_protected(p, sig, info))
 		return 0;
 	prepare_signal(p, sig);
 	if (sig_ignored(p, sig) && !(t->blocked & SIGBIT(sig)))
@@ -118,7 +130,7 @@ int send_signal(struct process *p, int sig, const struct ksiginfo *info)
 {
 	if (sig < 1 || sig > NSIG_K)
 		return -EINVAL;
-	if (p->state == PROC_ZOMBIE)
+	if (p->state == PROC_ZOMBIE || init_protected(p, sig, info))
 		return 0;
 	prepare_signal(p, sig);
 	if (sig == SIGKILL) {

@@ -2,6 +2,7 @@
  * (name, inode) entries, each holding a reference on its inode; file data is one
  * growable buffer. Every mount is a fresh instance. */
 #include "fake_vfs_memfs.h"
+#include <dirent.h>
 #include <sys/mount.h>
 
 struct ment {

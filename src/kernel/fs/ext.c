@@ -39,8 +39,28 @@ struct ext_sb {
 	struct waitq evicted; /* woken when an inode's eviction ends */
 };
 
+/* Per inode, in i->priv: the last extent looked up (so that the pages of a file do not
+ * each walk the extent tree and verify its checksums) and the read-ahead state. */
+struct ext_inode {
+	blk64_t lblk, pblk, len; /* logical [lblk, lblk + len) at pblk; len 0: none */
+	bool uninit;
+	uint64_t ra_next;  /* the page a sequential reader asks for next */
+	unsigned ra_pages; /* read-ahead window */
+};
+
 /* i->priv of an inode being evicted: iget() still finds it until iput() frees it. */
 static char dying;
+
+static struct ext_inode *EI(struct inode *i)
+{
+	return i->priv == &dying ? NULL : i->priv;
+}
+
+static void forget_map(struct inode *i)
+{
+	if (EI(i))
+		EI(i)->len = 0;
+}
 
 static const struct inode_ops ext_dir_iops, ext_file_iops, ext_link_iops, ext_special_iops;
 static const struct file_ops ext_dir_fops, ext_file_fops;
@@ -274,6 +294,7 @@ static int ext_iget(struct super_block *sb, ext2_ino_t ino, struct inode **out)
 	if (!i)
 		return -ENOMEM;
 	i->ino = ino;
+	i->priv = xzalloc(sizeof(struct ext_inode));
 	fill_vfs(i, fs, &in);
 	set_ops(i);
 	*out = i;
@@ -894,7 +915,7 @@ static int ext_readlink(struct inode *inode, char *buf, size_t size)
 		if (!e && !pblk)
 			e = EXT2_ET_INODE_CORRUPTED;
 		if (!e)
-			e = ext_io_read_data(fs->io, pblk, 1, blk);
+			e = ext_io_read_data(fs->io, pblk, 1, blk, 0);
 		if (!e)
 			memcpy(buf, blk, len);
 	}
@@ -922,6 +943,7 @@ static int ext_setattr(struct inode *inode, const struct iattr *a)
 	errcode_t e = 0;
 	if (a->valid & ATTR_SIZE) {
 		ext2_file_t f;
+		forget_map(inode);
 		e = ext2fs_file_open(fs, inode->ino, EXT2_FILE_WRITE, &f);
 		if (!e) {
 			e = ext2fs_file_set_size2(f, a->size);
@@ -955,41 +977,114 @@ out:
 
 /* --- file data ------------------------------------------------------------------- */
 
+#define RA_MAX_BYTES (1u << 20)
+#define ALLOC_MAX_BYTES (4u << 20) /* within the block cache, which holds the zeroing */
+
+/* Map logical block lblk: its physical block (0 in a hole) and how many blocks from
+ * lblk on are mapped contiguously (at least 1); unwritten extents are flagged. */
+static errcode_t map_block(ext2_filsys fs, struct inode *i, struct ext2_inode_large *in,
+			   blk64_t lblk, blk64_t *pblk, blk64_t *count, bool *uninit)
+{
+	struct ext_inode *ei = EI(i);
+	*count = 1;
+	*uninit = false;
+	if (ei && ei->len && lblk >= ei->lblk && lblk - ei->lblk < ei->len) {
+		*pblk = ei->pblk + (lblk - ei->lblk);
+		*count = ei->len - (lblk - ei->lblk);
+		*uninit = ei->uninit;
+		return 0;
+	}
+	if (!(in->i_flags & EXT4_EXTENTS_FL)) /* ext2/ext3 block map: one at a time */
+		return ext2fs_bmap2(fs, i->ino, EXT2_INODE(in), NULL, 0, lblk, NULL, pblk);
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	errcode_t e = ext2fs_extent_open2(fs, i->ino, EXT2_INODE(in), &h);
+	if (e)
+		return e;
+	e = ext2fs_extent_goto(h, lblk);
+	if (!e)
+		e = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ex);
+	ext2fs_extent_free(h);
+	*pblk = 0;
+	if (e == EXT2_ET_EXTENT_NOT_FOUND || e == EXT2_ET_EXTENT_NO_NEXT ||
+	    e == EXT2_ET_NO_CURRENT_NODE)
+		return 0; /* a hole */
+	if (e || lblk < ex.e_lblk || lblk - ex.e_lblk >= ex.e_len)
+		return e;
+	*pblk = ex.e_pblk + (lblk - ex.e_lblk);
+	*count = ex.e_len - (lblk - ex.e_lblk);
+	*uninit = ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT;
+	if (ei) {
+		ei->lblk = ex.e_lblk;
+		ei->pblk = ex.e_pblk;
+		ei->len = ex.e_len;
+		ei->uninit = *uninit;
+	}
+	return 0;
+}
+
 /* Read one page: the blocks it covers, merged into runs; holes, unwritten extents and
- * anything past EOF read as zeros. */
+ * anything past EOF read as zeros. A sequential reader gets a growing read-ahead
+ * window, read along with the page in the same request. */
 static int ext_readpage(struct inode *inode, uint64_t index, void *page)
 {
 	if (!ES(inode->sb)->fs)
 		return -EIO; /* unmounted under an open file */
 	ext2_filsys fs = lock_fs(inode->sb);
 	unsigned bs = fs->blocksize, per = PAGE_SIZE / bs;
+	blk64_t eof = (inode->size + bs - 1) / bs;
+	struct ext_inode *ei = EI(inode);
+	unsigned ra = 0;
+	if (ei) {
+		bool seq = index == ei->ra_next || index == 0;
+		ei->ra_pages = seq ? MIN(MAX(ei->ra_pages * 2, 4u), RA_MAX_BYTES / PAGE_SIZE) : 0;
+		ei->ra_next = index + 1;
+		ra = ei->ra_pages * per;
+	}
 	struct ext2_inode_large in;
 	errcode_t e = read_ino(fs, inode->ino, &in);
-	blk64_t lblk = index * per, run_start = 0;
-	unsigned run = 0, run_at = 0;
-	for (unsigned k = 0; k < per && !e; k++) {
-		blk64_t pblk = 0;
-		int flags = 0;
-		if ((index * PAGE_SIZE) + k * bs < inode->size)
-			e = ext2fs_bmap2(fs, inode->ino, EXT2_INODE(&in), NULL, 0, lblk + k, &flags,
-					 &pblk);
-		if (flags & BMAP_RET_UNINIT)
-			pblk = 0;
-		if (run && (!pblk || pblk != run_start + run)) {
-			e = e ? e : ext_io_read_data(fs->io, run_start, run, (char *)page + run_at * bs);
-			run = 0;
-		}
-		if (!pblk) {
+	for (unsigned k = 0; k < per && !e;) {
+		blk64_t lblk = index * per + k, pblk = 0, count = 1;
+		bool uninit = false;
+		if (lblk < eof)
+			e = map_block(fs, inode, &in, lblk, &pblk, &count, &uninit);
+		if (e)
+			break;
+		if (!pblk || uninit) {
 			memset((char *)page + k * bs, 0, bs);
-		} else if (!run++) {
-			run_start = pblk;
-			run_at = k;
+			k++;
+			continue;
 		}
+		unsigned n = MIN(MIN(count, per - k), eof - lblk);
+		blk64_t after = MIN(count, eof - lblk) - n; /* mapped on, within EOF */
+		e = ext_io_read_data(fs->io, pblk, n, (char *)page + k * bs, MIN(after, ra));
+		k += n;
 	}
-	if (run && !e)
-		e = ext_io_read_data(fs->io, run_start, run, (char *)page + run_at * bs);
 	unlock_fs(inode->sb);
 	return ext_errno(ES(inode->sb), e, inode->ino);
+}
+
+/* Give blocks to the hole at lblk: in extent files, to it and the dirty pages after it
+ * at once (one extent update instead of one per block). Lock held. */
+static errcode_t alloc_blocks(ext2_filsys fs, struct inode *i, struct ext2_inode_large *in,
+			      uint64_t index, blk64_t lblk)
+{
+	unsigned bs = fs->blocksize, per = PAGE_SIZE / bs;
+	forget_map(i);
+	if (!(in->i_flags & EXT4_EXTENTS_FL)) {
+		blk64_t pblk;
+		return ext2fs_bmap2(fs, i->ino, EXT2_INODE(in), NULL, BMAP_ALLOC, lblk, NULL, &pblk);
+	}
+	uint64_t pages = 1 + pagecache_dirty_run(i, index, ALLOC_MAX_BYTES / PAGE_SIZE - 1);
+	blk64_t end = MIN((index + pages) * per, (i->size + bs - 1) / bs);
+	if (low_space(fs, end - lblk))
+		end = lblk + 1;
+	/* Initialized and zeroed: zeros cost a copy in the cache, overwritten right away
+	 * by the data; and it lets libext2fs grow the extent on the left. */
+	errcode_t e = ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_ZERO_BLOCKS,
+				       i->ino, EXT2_INODE(in), ~0ULL, lblk, MAX(end, lblk + 1) - lblk);
+	errcode_t e2 = write_ino(fs, i->ino, in);
+	return e ? e : e2;
 }
 
 /* Write the first len bytes of one page, allocating blocks as needed. */
@@ -1000,30 +1095,41 @@ static int ext_writepage(struct inode *inode, uint64_t index, const void *page, 
 	if (!ES(inode->sb)->fs)
 		return -EIO;
 	ext2_filsys fs = lock_fs(inode->sb);
-	unsigned bs = fs->blocksize, per = PAGE_SIZE / bs, n = (len + bs - 1) / bs;
+	unsigned bs = fs->blocksize, per = PAGE_SIZE / bs, n = MIN((len + bs - 1) / bs, per);
 	struct ext2_inode_large in;
 	char *tail = NULL;
 	errcode_t e = read_ino(fs, inode->ino, &in);
 	if (!e && low_space(fs, n))
 		e = EXT2_ET_BLOCK_ALLOC_FAIL;
-	for (unsigned k = 0; k < n && k < per && !e; k++) {
-		blk64_t lblk = index * per + k, pblk = 0;
-		int flags = 0;
-		e = ext2fs_bmap2(fs, inode->ino, EXT2_INODE(&in), NULL, BMAP_ALLOC, lblk, &flags,
-				 &pblk);
-		/* Writing makes an unwritten extent's block real. */
-		if (!e && (flags & BMAP_RET_UNINIT))
+	for (unsigned k = 0; k < n && !e;) {
+		blk64_t lblk = index * per + k, pblk = 0, count = 1;
+		bool uninit = false;
+		e = map_block(fs, inode, &in, lblk, &pblk, &count, &uninit);
+		if (!e && !pblk) {
+			e = alloc_blocks(fs, inode, &in, index, lblk);
+			if (!e)
+				e = map_block(fs, inode, &in, lblk, &pblk, &count, &uninit);
+			if (!e && !pblk)
+				e = EXT2_ET_BLOCK_ALLOC_FAIL;
+		}
+		if (!e && uninit) {
+			/* Writing makes an unwritten extent's block real (and splits it). */
+			forget_map(inode);
 			e = ext2fs_bmap2(fs, inode->ino, EXT2_INODE(&in), NULL, BMAP_SET, lblk, NULL,
 					 &pblk);
+			count = 1;
+		}
 		if (e)
 			break;
+		unsigned m = MIN(count, n - k);
 		const char *src = (const char *)page + k * bs;
-		if ((k + 1) * bs > len) { /* the last, partial block: zeros past EOF */
-			tail = xzalloc(bs);
+		if ((k + m) * bs > len) { /* ends with the last, partial block: zeros past EOF */
+			tail = xzalloc(m * bs);
 			memcpy(tail, src, len - k * bs);
 			src = tail;
 		}
-		e = ext_io_write_data(fs->io, pblk, 1, src);
+		e = ext_io_write_data(fs->io, pblk, m, src);
+		k += m;
 	}
 	if (!e)
 		inode->blocks = ext2fs_get_stat_i_blocks(fs, EXT2_INODE(&in));
@@ -1158,6 +1264,7 @@ static int ext_write_inode(struct inode *i)
 static void ext_evict_inode(struct inode *i)
 {
 	struct ext_sb *es = ES(i->sb);
+	free(EI(i));
 	i->priv = &dying;
 	pagecache_evict(i);
 	if (!i->nlink && !is_ro(i->sb) && es->fs) {

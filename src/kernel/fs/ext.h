@@ -15,8 +15,9 @@ void ext_fs_register(void);
  * not reentrant, and its I/O sleeps. */
 extern struct struct_io_manager ext_io_manager;
 /* File data: served from the block cache when a block is there (it may be newer than
- * the disk), read from the device otherwise without being cached. */
-errcode_t ext_io_read_data(io_channel ch, blk64_t blk, unsigned n, void *buf);
+ * the disk), read from the device otherwise without being cached, except for up to ra
+ * blocks past the end read ahead and cached for the next call. */
+errcode_t ext_io_read_data(io_channel ch, blk64_t blk, unsigned n, void *buf, unsigned ra);
 /* File data: cached dirty, dropped from the cache once written back. */
 errcode_t ext_io_write_data(io_channel ch, blk64_t blk, unsigned n, const void *buf);
 /* Write back dirty blocks; with wait, also flush the device's write cache. */

@@ -109,16 +109,19 @@ static int cmp_blk(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Write every dirty block, in block order, merging neighbours into one request. */
-static errcode_t write_dirty(struct ext_io *io)
+/* Write the oldest max dirty blocks (all: SIZE_MAX), in block order, merging
+ * neighbours into one request. Making room writes only the older half: the newest
+ * blocks may be zeros libext2fs just put in freshly allocated blocks, about to be
+ * overwritten with file data. */
+static errcode_t write_dirty(struct ext_io *io, size_t max)
 {
 	if (!io->ndirty)
 		return 0;
 	size_t n = 0, per_run = RUN_BYTES / io->bsize;
-	struct cblk **v = xmalloc(io->ndirty * sizeof(*v));
+	struct cblk **v = xmalloc(MIN(io->ndirty, max) * sizeof(*v));
 	list_for_each(it, &io->lru) {
 		struct cblk *c = list_entry(it, struct cblk, lru);
-		if (c->dirty)
+		if (c->dirty && n < max)
 			v[n++] = c;
 	}
 	qsort(v, n, sizeof(*v), cmp_blk);
@@ -152,7 +155,7 @@ static errcode_t insert(struct ext_io *io, uint64_t blk, struct cblk **out)
 	while (io->count >= io->max) {
 		struct cblk *old = list_entry(io->lru.next, struct cblk, lru);
 		if (old->dirty) {
-			errcode_t err = write_dirty(io);
+			errcode_t err = write_dirty(io, io->max / 2);
 			if (err)
 				return err;
 			continue; /* written data blocks were dropped */
@@ -181,8 +184,12 @@ static errcode_t insert(struct ext_io *io, uint64_t blk, struct cblk **out)
 	return 0;
 }
 
-/* Read n blocks; cache what was read when keep is set. */
-static errcode_t cache_read(struct ext_io *io, uint64_t blk, size_t n, void *buf, bool keep)
+/* Read n blocks. Metadata (keep) stays cached, a lone block with a few neighbours.
+ * File data is not kept: a cached data block is handed out and dropped (the page cache
+ * has it now), except that ra blocks past a miss are read along and cached for the
+ * next pages of a sequential read. */
+static errcode_t cache_read(struct ext_io *io, uint64_t blk, size_t n, void *buf, bool keep,
+			    size_t ra)
 {
 	size_t per_run = RUN_BYTES / io->bsize, bs = io->bsize;
 	uint64_t nblocks = io->dev->size / bs;
@@ -190,38 +197,41 @@ static errcode_t cache_read(struct ext_io *io, uint64_t blk, size_t n, void *buf
 		struct cblk *c = lookup(io, blk + k);
 		if (c) {
 			memcpy((char *)buf + k * bs, c->buf, bs);
-			touch(io, c);
+			if (!keep && c->data && !c->dirty)
+				drop(io, c);
+			else
+				touch(io, c);
 			k++;
 			continue;
 		}
-		size_t run = 1;
+		size_t run = 1, extra = 0;
 		while (k + run < n && run < per_run && !lookup(io, blk + k + run))
 			run++;
-		if (!keep) {
+		if (k + run == n) {
+			size_t want = keep ? (n == 1 ? READAHEAD : 0) : ra;
+			while (extra < want && run + extra < per_run && blk + n + extra < nblocks &&
+			       !lookup(io, blk + n + extra))
+				extra++;
+		}
+		if (!keep && !extra) {
 			errcode_t err = dev_io(io, BIO_READ, blk + k, run, (char *)buf + k * bs);
 			if (err)
 				return err;
 			k += run;
 			continue;
 		}
-		/* A lone metadata block is usually followed by its neighbours (inode
-		 * tables, directories): read a few more while the disk is there. */
-		size_t extra = 0;
-		if (n == 1)
-			while (extra < READAHEAD && blk + run + extra < nblocks &&
-			       !lookup(io, blk + run + extra))
-				extra++;
 		errcode_t err = dev_io(io, BIO_READ, blk + k, run + extra, io->rbuf);
 		if (err && extra)
 			err = dev_io(io, BIO_READ, blk + k, run + (extra = 0), io->rbuf);
 		if (err)
 			return err;
 		memcpy((char *)buf + k * bs, io->rbuf, run * bs);
-		for (size_t j = 0; j < run + extra; j++) {
+		for (size_t j = keep ? 0 : run; j < run + extra; j++) {
 			/* insert() may write back, but into wbuf: rbuf stays intact. */
 			if (lookup(io, blk + k + j) || insert(io, blk + k + j, &c))
 				continue;
 			memcpy(c->buf, (char *)io->rbuf + j * bs, bs);
+			c->data = !keep;
 		}
 		k += run;
 	}
@@ -258,12 +268,12 @@ static errcode_t cache_bytes(struct ext_io *io, uint64_t off, size_t len, void *
 	size_t bs = io->bsize;
 	if (off % bs == 0 && len % bs == 0)
 		return wr ? cache_write(io, off / bs, len / bs, buf, false)
-			  : cache_read(io, off / bs, len / bs, buf, true);
+			  : cache_read(io, off / bs, len / bs, buf, true, 0);
 	void *tmp = xmalloc(bs);
 	errcode_t err = 0;
 	while (len && !err) {
 		size_t boff = off % bs, chunk = MIN(bs - boff, len);
-		err = cache_read(io, off / bs, 1, tmp, true);
+		err = cache_read(io, off / bs, 1, tmp, true, 0);
 		if (!err && wr) {
 			memcpy((char *)tmp + boff, buf, chunk);
 			err = cache_write(io, off / bs, 1, tmp, false);
@@ -332,7 +342,7 @@ static errcode_t eio_set_blksize(io_channel ch, int bsize)
 		return EXT2_ET_INVALID_ARGUMENT;
 	if ((unsigned)bsize == io->bsize)
 		return 0;
-	errcode_t err = write_dirty(io);
+	errcode_t err = write_dirty(io, SIZE_MAX);
 	if (err)
 		return err;
 	drop_all(io);
@@ -344,7 +354,7 @@ static errcode_t eio_set_blksize(io_channel ch, int bsize)
 errcode_t ext_io_sync(io_channel ch, bool wait)
 {
 	struct ext_io *io = IO(ch);
-	errcode_t err = write_dirty(io);
+	errcode_t err = write_dirty(io, SIZE_MAX);
 	if (!err && wait && io->written) {
 		int r = blk_rw(io->dev, BIO_FLUSH, 0, NULL, 0);
 		if (r < 0 && r != -EOPNOTSUPP)
@@ -392,9 +402,9 @@ static errcode_t eio_set_option(io_channel ch, const char *opt, const char *arg)
 	return EXT2_ET_INVALID_ARGUMENT;
 }
 
-errcode_t ext_io_read_data(io_channel ch, blk64_t blk, unsigned n, void *buf)
+errcode_t ext_io_read_data(io_channel ch, blk64_t blk, unsigned n, void *buf, unsigned ra)
 {
-	return cache_read(IO(ch), blk, n, buf, false);
+	return cache_read(IO(ch), blk, n, buf, false, ra);
 }
 
 errcode_t ext_io_write_data(io_channel ch, blk64_t blk, unsigned n, const void *buf)

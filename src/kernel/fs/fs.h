@@ -49,6 +49,15 @@ int kern_open(const char *path, int flags, mode_t mode, struct file **out);
 void vfs_sync_all(void);
 int vfs_umount_all(void);
 
+/* Magic links: procfs's fd/N, cwd, root and exe links name an object, not a path. When
+ * procfs sets this hook, the walk asks it about every symlink it follows: 0 with *out
+ * referenced makes the walk jump there (so a deleted file or a pipe reopens as Linux
+ * does); any error means an ordinary link whose text is walked. */
+extern int (*vfs_magic_link)(struct inode *link, struct path *out);
+/* For such a hook: where an open file is, referenced (pipes too); -ENXIO for anonymous
+ * files that cannot be reopened (epoll, eventfd). */
+int file_magic_path(struct file *f, struct path *out);
+
 /* Pipes: a connected pair of open files (O_RDONLY and O_WRONLY), references owned by
  * the caller. */
 int pipe_create(struct file **rd, struct file **wr);

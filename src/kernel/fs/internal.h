@@ -48,6 +48,9 @@ int sb_sync(struct super_block *sb, bool wait);
 int path_want_write(const struct path *p);
 /* The initial fs_struct's root: for kernel threads without an fs_struct. */
 const struct path *init_root(void);
+/* A mount that is never attached, for the paths of anonymous files (pipes): it lives
+ * for good. */
+struct mount *mnt_internal(struct super_block *sb, const char *name);
 /* The root is mounted: fs_structs made before (no root yet) get it as root and cwd. */
 void fs_struct_set_root_all(const struct path *root);
 
@@ -56,7 +59,8 @@ void fs_struct_set_root_all(const struct path *root);
 #define LOOKUP_DIRECTORY 2u /* the result must be a directory */
 #define LOOKUP_EMPTY 4u     /* "" names the start directory (AT_EMPTY_PATH) */
 
-enum { LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT };
+/* LAST_BIND: a magic link moved the walk onto its object, which is the result. */
+enum { LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT, LAST_BIND };
 
 /* The result of walking to the parent of a path's last component. */
 struct lookup_last {

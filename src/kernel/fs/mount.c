@@ -138,6 +138,15 @@ static void mnt_free(struct mount *m)
 		sb_shutdown(sb);
 }
 
+struct mount *mnt_internal(struct super_block *sb, const char *name)
+{
+	if (!sb->root)
+		sb->root = new_inode(sb, S_IFDIR | 0700);
+	struct mount *m = mnt_new(sb, d_make_root(sb->root), 0, name);
+	KM(m)->count = 1; /* never freed */
+	return m;
+}
+
 static void attach(struct mount *m, const struct path *mp)
 {
 	path_get(mp);
@@ -391,16 +400,16 @@ SYSCALL(chroot)
 	int err = user_path_at(AT_FDCWD, a[0], LOOKUP_FOLLOW | LOOKUP_DIRECTORY, &p);
 	if (err)
 		return err;
-	if ((err = inode_permission(p.dentry->inode, MAY_EXEC)) == 0 && !cur_is_admin())
+	err = inode_permission(p.dentry->inode, MAY_EXEC);
+	if (!err && !cur_is_admin())
 		err = -EPERM;
-	if (!err) {
-		struct fs_struct *fs = current->fs;
-		path_put(&fs->root);
-		fs->root = p;
-		return 0;
+	if (err) {
+		path_put(&p);
+		return err;
 	}
-	path_put(&p);
-	return err;
+	path_put(&current->fs->root);
+	current->fs->root = p;
+	return 0;
 }
 
 /* --- the root mount and shutdown ---------------------------------------------------- */

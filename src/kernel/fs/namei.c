@@ -7,6 +7,8 @@
 
 #define MAXSYMLINKS 40
 
+int (*vfs_magic_link)(struct inode *link, struct path *out);
+
 struct nameidata {
 	struct path path; /* where the walk is (referenced) */
 	struct path root; /* the process root (referenced) */
@@ -111,6 +113,14 @@ static int link_parent(struct nameidata *nd, struct dentry *d, struct lookup_las
 {
 	if (++nd->links > MAXSYMLINKS)
 		return -ELOOP;
+	struct path target;
+	if (vfs_magic_link && !vfs_magic_link(d->inode, &target)) {
+		path_put(&nd->path);
+		nd->path = target;
+		l->type = LAST_BIND;
+		l->name[0] = '\0';
+		return 0;
+	}
 	char *body;
 	int err = read_link(d, &body);
 	if (err)
@@ -197,6 +207,8 @@ static int walk_parent(struct nameidata *nd, const char *name, struct lookup_las
 static int walk_last(struct nameidata *nd, struct lookup_last *l, bool follow)
 {
 	for (;;) {
+		if (l->type == LAST_BIND)
+			break;
 		if (l->type != LAST_NORM) {
 			if (!S_ISDIR(nd->path.dentry->inode->mode))
 				return -ENOTDIR;
@@ -310,6 +322,14 @@ int path_last_at(int dfd, const char *name, unsigned flags, struct lookup_last *
 		}
 		err = link_parent(&nd, d, out);
 		dput(d);
+	}
+	if (!err && out->type == LAST_BIND) {
+		/* present the object of a magic link as an existing name in its directory */
+		struct dentry *d = nd.path.dentry;
+		out->child = dget(d);
+		snprintf(out->name, sizeof(out->name), "%s", d->name);
+		out->type = LAST_NORM;
+		nd_set(&nd, nd.path.mnt, d->parent);
 	}
 	nd_done(&nd);
 	if (err) {

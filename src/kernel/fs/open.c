@@ -150,12 +150,10 @@ int do_open(int dfd, const char *name, int flags, mode_t mode, struct file **out
 		err = path_last_at(dfd, name, follow ? LOOKUP_FOLLOW : 0, &l);
 		if (err)
 			return err;
-		if (l.type != LAST_NORM || (l.child && S_ISDIR(l.child->inode->mode)))
+		if (l.type != LAST_NORM || l.slash || (l.child && S_ISDIR(l.child->inode->mode)))
 			err = -EISDIR;
 		else if (l.child && (flags & O_EXCL))
 			err = -EEXIST;
-		else if (!l.child && l.slash)
-			err = -EISDIR;
 		else if (!l.child) {
 			mode_t perm = mode & 07777 & ~(current && current->fs ? current->fs->umask : 0);
 			err = vfs_create(&l, S_IFREG | perm, 0, &l.child);
@@ -229,9 +227,7 @@ SYSCALL(openat2)
 
 SYSCALL(close)
 {
-	int err = fd_close(a[0]);
-	/* a close interrupted after the fd is gone is still a success (as Linux) */
-	return err;
+	return fd_close(a[0]);
 }
 
 SYSCALL(close_range)
@@ -275,13 +271,22 @@ int vfs_open_exec(int dirfd, const char *path, int at_flags, struct file **out)
 	return err;
 }
 
+int file_magic_path(struct file *f, struct path *out)
+{
+	if (!f->path.dentry)
+		return -ENXIO;
+	*out = f->path;
+	path_get(out);
+	return 0;
+}
+
 int file_path(struct file *f, char *buf, size_t size)
 {
 	int n;
+	if (is_pipe_file(f) && f->inode->sb == &anon_sb)
+		return snprintf(buf, size, "pipe:[%llu]", (unsigned long long)f->inode->ino);
 	if (!f->path.dentry) {
-		if (is_pipe_file(f))
-			n = snprintf(buf, size, "pipe:[%llu]", (unsigned long long)f->inode->ino);
-		else if (f->inode && f->inode->sb == &anon_sb && f->inode->priv)
+		if (f->inode && f->inode->sb == &anon_sb && f->inode->priv)
 			n = snprintf(buf, size, "anon_inode:[%s]", (const char *)f->inode->priv);
 		else
 			n = snprintf(buf, size, "anon_inode:[?]");

@@ -471,6 +471,15 @@ int pagecache_get_page(struct inode *i, uint64_t index, void **page)
 	return 0;
 }
 
+uint64_t pagecache_dirty_run(struct inode *i, uint64_t index, uint64_t max)
+{
+	uint64_t n = 0;
+	struct page *p;
+	while (n < max && (p = page_find(i->pages, index + 1 + n)) && p->dirty)
+		n++;
+	return n;
+}
+
 void pagecache_stats(uint64_t *cached, uint64_t *dirty)
 {
 	*cached = cached_bytes;

@@ -23,6 +23,9 @@ void pagecache_evict(struct inode *i);
 /* A pointer to the cached page at index (read in if needed), valid until the next call
  * that may sleep. For mmap of files. */
 int pagecache_get_page(struct inode *i, uint64_t index, void **page);
+/* For writepage: how many pages right after index (at most max) are dirty, so that a
+ * filesystem can allocate their blocks in one go. */
+uint64_t pagecache_dirty_run(struct inode *i, uint64_t index, uint64_t max);
 /* Total bytes cached and dirty (for /proc/meminfo). */
 void pagecache_stats(uint64_t *cached, uint64_t *dirty);
 

@@ -190,16 +190,28 @@ bool is_pipe_file(const struct file *f)
 	return f->fop == &pipe_fops || f->fop == &fifo_fops;
 }
 
+/* An anonymous pipe is a FIFO inode with a path on an internal mount, so that
+ * /proc/<pid>/fd/N reopens it as Linux does. */
 int pipe_create(struct file **rd, struct file **wr)
 {
+	static struct mount *pipe_mnt;
+	if (!pipe_mnt)
+		pipe_mnt = mnt_internal(&anon_sb, "pipefs");
 	struct inode *i = new_inode(&anon_sb, S_IFIFO | 0600);
 	struct pipe *p = pipe_new();
 	p->readers = p->writers = 1;
 	p->r_counter = p->w_counter = 1;
+	p->fifo = i;
+	i->pipe = p;
+	struct path path = {pipe_mnt, d_make_root(i)};
 	*rd = file_alloc(i, &pipe_fops, O_RDONLY);
 	*wr = file_alloc(i, &pipe_fops, O_WRONLY);
 	(*rd)->priv = (*wr)->priv = p;
+	(*rd)->path = (*wr)->path = path;
+	path_get(&path); /* one reference for each file */
+	path_get(&path);
 	iput(i);
+	dput(path.dentry);
 	return 0;
 }
 

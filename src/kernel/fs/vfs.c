@@ -356,9 +356,9 @@ void fput(struct file *f)
 	eventpoll_release(f);
 	if (f->fop && f->fop->release)
 		f->fop->release(f);
-	if (f->path.dentry)
-		path_put(&f->path);
 	iput(f->inode);
+	if (f->path.dentry)
+		path_put(&f->path); /* the last mount reference may end the filesystem */
 	free(f);
 }
 
