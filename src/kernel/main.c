@@ -200,8 +200,11 @@ static void console_sink(const char *buf, size_t n)
 
 /* Stop everything and leave: the exit path of poweroff, halt, init's exit and host
  * SIGTERM. Runs in task context (unmounting may wait for the disk). */
+static bool shutting_down;
+
 static __attribute__((noreturn)) void kernel_shutdown(int code, bool restart)
 {
+	shutting_down = true;
 	for (struct process *p = process_next(NULL); p; p = process_next(p))
 		if (p != current->proc && p->state != PROC_ZOMBIE)
 			send_signal(p, SIGKILL, NULL);
@@ -235,6 +238,8 @@ static __attribute__((noreturn)) void kernel_shutdown(int code, bool restart)
 
 static void init_exited(int status)
 {
+	if (shutting_down)
+		return; /* the task shutting down kills init on its way */
 	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	if (!kernel_quiet && code)
 		printk("init exited with status %d\n", code);

@@ -37,6 +37,12 @@ static bool init_protected(struct process *p, int sig, const struct ksiginfo *in
 {
 	if (p != init_process || !info || p->sighand->action[sig - 1].handler != (uint64_t)SIG_DFL)
 		return false;
+	/* A blocked signal is never ignored: init may be waiting for it (sigtimedwait). */
+	list_for_each(it, &p->threads) {
+		struct task *t = list_entry(it, struct task, thread_link);
+		if ((t->blocked | t->real_blocked) & SIGBIT(sig))
+			return false;
+	}
 	bool fault = info->code > 0 && (SIGBIT(sig) & (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) |
 							SIGBIT(SIGILL) | SIGBIT(SIGFPE) |
 							SIGBIT(SIGTRAP)));
@@ -545,9 +551,11 @@ SYSCALL(rt_sigtimedwait)
 		}
 		/* Temporarily unblock the set so that its arrival wakes us. */
 		ksigset_t saved = t->blocked;
+		t->real_blocked = saved;
 		t->blocked &= ~set;
 		int r = sleep_on_many((struct waitq *[]){&never}, 1, true, deadline);
 		t->blocked = saved;
+		t->real_blocked = 0;
 		if (r == -ETIMEDOUT)
 			return -EAGAIN;
 		if (r && !((t->pending.set | t->proc->shared_pending.set) & set))

@@ -146,6 +146,7 @@ struct task {
 	struct fdtable *files;
 	struct fs_struct *fs;
 	ksigset_t blocked, saved_mask;
+	ksigset_t real_blocked; /* blocked before rt_sigtimedwait unblocked its set */
 	bool restore_saved_mask;
 	struct sigpending pending;
 	uaddr_t sas_sp;

@@ -57,7 +57,8 @@ static const char *sh_out(const char *fmt, ...)
 
 static void mkimg(const char *type, const char *opts, const char *size)
 {
-	assert_int_equal(sh("mke2fs -q -F -t %s %s %s %s >/dev/null 2>&1", type, opts, img, size), 0);
+	assert_int_equal(sh("mke2fs -q -F -t %s %s %s %s >/dev/null 2>&1", type, opts, img, size),
+			 0);
 }
 
 static void fsck_clean(void)
@@ -387,7 +388,11 @@ static void populate(struct super_block *sb)
 
 	/* Attributes. */
 	struct iattr at = {.valid = ATTR_MODE | ATTR_UID | ATTR_GID | ATTR_MTIME | ATTR_ATIME,
-			   .mode = 0751, .uid = 100000, .gid = 100001, .mtime = T1, .atime = T1};
+			   .mode = 0751,
+			   .uid = 100000,
+			   .gid = 100001,
+			   .mtime = T1,
+			   .atime = T1};
 	struct inode *sub = lk(d, "sub");
 	assert_int_equal(sub->iop->setattr(sub, &at), 0);
 	assert_int_equal(sub->mode, S_IFREG | 0751);
@@ -506,8 +511,8 @@ static void exercise(const char *type, const char *opts)
 	s = sh_out("debugfs -R 'ls -l /dir' %s 2>/dev/null", img);
 	assert_non_null(strstr(s, "hlink"));
 	assert_non_null(strstr(s, "moved"));
-	assert_non_null(strstr(sh_out("debugfs -R 'stat /sparse' %s 2>/dev/null", img),
-			       "Size: 5368709128"));
+	assert_non_null(
+	    strstr(sh_out("debugfs -R 'stat /sparse' %s 2>/dev/null", img), "Size: 5368709128"));
 	assert_non_null(strstr(sh_out("dumpe2fs -h %s 2>/dev/null", img), "clean"));
 
 	sb = mnt(type, 0);
@@ -734,7 +739,8 @@ static void test_runtime_corruption(void **state)
 	iput(mk(d, "victim", S_IFREG | 0644, 0));
 	iput(d);
 	umnt(sb);
-	unsigned long blk = strtoul(sh_out("debugfs -R 'bmap /bad 0' %s 2>/dev/null", img), NULL, 0);
+	unsigned long blk =
+	    strtoul(sh_out("debugfs -R 'bmap /bad 0' %s 2>/dev/null", img), NULL, 0);
 	assert_true(blk > 0);
 	uint8_t junk[16];
 	memset(junk, 0x5a, sizeof(junk));
@@ -786,21 +792,21 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ext4, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ext4_4k, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ext3, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ext2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_htree, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_ext, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_superblock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_descriptors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_needs_recovery, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsupported_features, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remount, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runtime_corruption, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ext4, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ext4_4k, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ext3, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ext2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_htree, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_ext, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_superblock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_descriptors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_needs_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsupported_features, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remount, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runtime_corruption, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@ struct ext_sb {
 	struct kmutex lock;
 	struct super_block *sb;
 	uint16_t mount_state; /* s_state at mount, restored at unmount */
-	bool errors;          /* corruption seen at runtime */
+	bool errors;	      /* corruption seen at runtime */
 	struct waitq evicted; /* woken when an inode's eviction ends */
 };
 
@@ -181,8 +181,8 @@ static int ext_errno(struct ext_sb *es, errcode_t e, ext2_ino_t ino)
 
 /* --- inodes ------------------------------------------------------------------------ */
 
-#define FITS(in, f)                                                                         \
-	(offsetof(struct ext2_inode_large, f) + sizeof((in)->f) <=                           \
+#define FITS(in, f)                                                                                \
+	(offsetof(struct ext2_inode_large, f) + sizeof((in)->f) <=                                 \
 	 (size_t)(EXT2_GOOD_OLD_INODE_SIZE + (in)->i_extra_isize))
 
 static struct timespec ts_get(uint32_t sec, uint32_t extra, bool has_extra)
@@ -301,13 +301,21 @@ static int ext_iget(struct super_block *sb, ext2_ino_t ino, struct inode **out)
 	return 0;
 }
 
-/* Refresh a live inode (if any) after changing it on disk; returns it referenced, for
- * an iput() once the lock is dropped. */
-static struct inode *refresh(struct super_block *sb, ext2_ino_t ino, struct ext2_inode_large *in)
+/* Refresh the live inode, if any, after changing it on disk: it comes back referenced,
+ * for an iput() once the lock is dropped, unless it is being evicted (its eviction
+ * sees the change: a link count of 0 makes it free the inode). */
+static struct inode *refresh(struct super_block *sb, ext2_ino_t ino, struct ext2_inode_large *in,
+			     bool *live)
 {
 	struct inode *i = iget(sb, ino);
+	if (live)
+		*live = i;
 	if (i)
 		fill_vfs(i, ES(sb)->fs, in);
+	if (i && i->priv == &dying) {
+		i->refcount--;
+		return NULL;
+	}
 	return i;
 }
 
@@ -339,7 +347,7 @@ static errcode_t free_ino(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode_larg
 
 /* Drop one link (a directory: all of them) of ino; free it at once unless it is live,
  * in which case evict_inode frees it when the last reference goes. */
-static errcode_t drop_link(struct super_block *sb, ext2_ino_t ino, struct inode **live)
+static errcode_t drop_link(struct super_block *sb, ext2_ino_t ino, struct inode **ref)
 {
 	ext2_filsys fs = ES(sb)->fs;
 	struct ext2_inode_large in;
@@ -351,8 +359,9 @@ static errcode_t drop_link(struct super_block *sb, ext2_ino_t ino, struct inode 
 	else
 		in.i_links_count--;
 	PUT_TIME(&in, ctime, current_time());
-	*live = refresh(sb, ino, &in);
-	if (!in.i_links_count && !*live)
+	bool is_live;
+	*ref = refresh(sb, ino, &in, &is_live);
+	if (!in.i_links_count && !is_live)
 		return free_ino(fs, ino, &in);
 	return write_ino(fs, ino, &in);
 }
@@ -384,13 +393,20 @@ static errcode_t touch_dir(struct super_block *sb, struct inode *dir, int delta)
 static int ftype_of(mode_t mode)
 {
 	switch (mode & S_IFMT) {
-	case S_IFREG: return EXT2_FT_REG_FILE;
-	case S_IFDIR: return EXT2_FT_DIR;
-	case S_IFCHR: return EXT2_FT_CHRDEV;
-	case S_IFBLK: return EXT2_FT_BLKDEV;
-	case S_IFIFO: return EXT2_FT_FIFO;
-	case S_IFSOCK: return EXT2_FT_SOCK;
-	case S_IFLNK: return EXT2_FT_SYMLINK;
+	case S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case S_IFDIR:
+		return EXT2_FT_DIR;
+	case S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case S_IFIFO:
+		return EXT2_FT_FIFO;
+	case S_IFSOCK:
+		return EXT2_FT_SOCK;
+	case S_IFLNK:
+		return EXT2_FT_SYMLINK;
 	}
 	return EXT2_FT_UNKNOWN;
 }
@@ -398,10 +414,9 @@ static int ftype_of(mode_t mode)
 static unsigned dtype_of(int ft)
 {
 	static const unsigned char map[] = {
-		[EXT2_FT_REG_FILE] = DT_REG, [EXT2_FT_DIR] = DT_DIR,
-		[EXT2_FT_CHRDEV] = DT_CHR,   [EXT2_FT_BLKDEV] = DT_BLK,
-		[EXT2_FT_FIFO] = DT_FIFO,    [EXT2_FT_SOCK] = DT_SOCK,
-		[EXT2_FT_SYMLINK] = DT_LNK,
+	    [EXT2_FT_REG_FILE] = DT_REG, [EXT2_FT_DIR] = DT_DIR,   [EXT2_FT_CHRDEV] = DT_CHR,
+	    [EXT2_FT_BLKDEV] = DT_BLK,	 [EXT2_FT_FIFO] = DT_FIFO, [EXT2_FT_SOCK] = DT_SOCK,
+	    [EXT2_FT_SYMLINK] = DT_LNK,
 	};
 	return ft > 0 && ft < (int)sizeof(map) ? map[ft] : DT_UNKNOWN;
 }
@@ -606,8 +621,7 @@ out:
 	return r;
 }
 
-static int ext_symlink(struct inode *dir, const char *name, const char *target,
-		       struct inode **out)
+static int ext_symlink(struct inode *dir, const char *name, const char *target, struct inode **out)
 {
 	int r = check_name(dir, name, true);
 	if (r)
@@ -782,8 +796,7 @@ static int set_entry_proc(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, i
 }
 
 /* Point the existing entry name of dir at ino, in place. */
-static errcode_t set_entry(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-			   int ft)
+static errcode_t set_entry(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino, int ft)
 {
 	struct set_entry s = {name, ino, ft, false, ext2fs_has_feature_filetype(fs->super)};
 	errcode_t e = ext2fs_dir_iterate2(fs, dir, 0, NULL, set_entry_proc, &s);
@@ -792,8 +805,8 @@ static errcode_t set_entry(ext2_filsys fs, ext2_ino_t dir, const char *name, ext
 
 /* Rename: link the new name first, then remove the old one, so that a crash in
  * between leaves an extra link (which e2fsck counts) rather than a lost file. */
-static int ext_rename(struct inode *odir, const char *oname, struct inode *ndir,
-		      const char *nname, unsigned flags)
+static int ext_rename(struct inode *odir, const char *oname, struct inode *ndir, const char *nname,
+		      unsigned flags)
 {
 	int r = check_name(odir, oname, true);
 	if (!r)
@@ -848,7 +861,7 @@ static int ext_rename(struct inode *odir, const char *oname, struct inode *ndir,
 		if (!e) {
 			PUT_TIME(&din, ctime, current_time());
 			e = write_ino(fs, dst, &din);
-			live[1] = refresh(sb, dst, &din);
+			live[1] = refresh(sb, dst, &din, NULL);
 		}
 	} else {
 		if (dst && sdir != ddir) {
@@ -880,7 +893,7 @@ static int ext_rename(struct inode *odir, const char *oname, struct inode *ndir,
 	if (!e) {
 		PUT_TIME(&sin, ctime, current_time());
 		e = write_ino(fs, src, &sin);
-		live[0] = refresh(sb, src, &sin);
+		live[0] = refresh(sb, src, &sin, NULL);
 	}
 	if (!e && odir != ndir)
 		e = touch_dir(sb, odir, odelta);
@@ -980,10 +993,18 @@ out:
 #define RA_MAX_BYTES (1u << 20)
 #define ALLOC_MAX_BYTES (4u << 20) /* within the block cache, which holds the zeroing */
 
+static void remember(struct inode *i, blk64_t lblk, blk64_t pblk, blk64_t len, bool uninit)
+{
+	struct ext_inode *ei = EI(i);
+	if (ei)
+		*ei = (struct ext_inode){lblk, pblk, len, uninit, ei->ra_next, ei->ra_pages};
+}
+
 /* Map logical block lblk: its physical block (0 in a hole) and how many blocks from
- * lblk on are mapped contiguously (at least 1); unwritten extents are flagged. */
+ * lblk on are mapped contiguously (at least 1; a block map is probed up to max);
+ * unwritten extents are flagged. */
 static errcode_t map_block(ext2_filsys fs, struct inode *i, struct ext2_inode_large *in,
-			   blk64_t lblk, blk64_t *pblk, blk64_t *count, bool *uninit)
+			   blk64_t lblk, blk64_t max, blk64_t *pblk, blk64_t *count, bool *uninit)
 {
 	struct ext_inode *ei = EI(i);
 	*count = 1;
@@ -994,8 +1015,20 @@ static errcode_t map_block(ext2_filsys fs, struct inode *i, struct ext2_inode_la
 		*uninit = ei->uninit;
 		return 0;
 	}
-	if (!(in->i_flags & EXT4_EXTENTS_FL)) /* ext2/ext3 block map: one at a time */
-		return ext2fs_bmap2(fs, i->ino, EXT2_INODE(in), NULL, 0, lblk, NULL, pblk);
+	if (!(in->i_flags & EXT4_EXTENTS_FL)) { /* ext2/ext3 block map */
+		errcode_t e = ext2fs_bmap2(fs, i->ino, EXT2_INODE(in), NULL, 0, lblk, NULL, pblk);
+		while (!e && *pblk && *count < max) {
+			blk64_t next = 0;
+			e = ext2fs_bmap2(fs, i->ino, EXT2_INODE(in), NULL, 0, lblk + *count, NULL,
+					 &next);
+			if (next != *pblk + *count)
+				break;
+			++*count;
+		}
+		if (!e && *pblk)
+			remember(i, lblk, *pblk, *count, false);
+		return e;
+	}
 	ext2_extent_handle_t h;
 	struct ext2fs_extent ex;
 	errcode_t e = ext2fs_extent_open2(fs, i->ino, EXT2_INODE(in), &h);
@@ -1014,12 +1047,7 @@ static errcode_t map_block(ext2_filsys fs, struct inode *i, struct ext2_inode_la
 	*pblk = ex.e_pblk + (lblk - ex.e_lblk);
 	*count = ex.e_len - (lblk - ex.e_lblk);
 	*uninit = ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT;
-	if (ei) {
-		ei->lblk = ex.e_lblk;
-		ei->pblk = ex.e_pblk;
-		ei->len = ex.e_len;
-		ei->uninit = *uninit;
-	}
+	remember(i, ex.e_lblk, ex.e_pblk, ex.e_len, *uninit);
 	return 0;
 }
 
@@ -1047,7 +1075,7 @@ static int ext_readpage(struct inode *inode, uint64_t index, void *page)
 		blk64_t lblk = index * per + k, pblk = 0, count = 1;
 		bool uninit = false;
 		if (lblk < eof)
-			e = map_block(fs, inode, &in, lblk, &pblk, &count, &uninit);
+			e = map_block(fs, inode, &in, lblk, per - k + ra, &pblk, &count, &uninit);
 		if (e)
 			break;
 		if (!pblk || uninit) {
@@ -1073,7 +1101,8 @@ static errcode_t alloc_blocks(ext2_filsys fs, struct inode *i, struct ext2_inode
 	forget_map(i);
 	if (!(in->i_flags & EXT4_EXTENTS_FL)) {
 		blk64_t pblk;
-		return ext2fs_bmap2(fs, i->ino, EXT2_INODE(in), NULL, BMAP_ALLOC, lblk, NULL, &pblk);
+		return ext2fs_bmap2(fs, i->ino, EXT2_INODE(in), NULL, BMAP_ALLOC, lblk, NULL,
+				    &pblk);
 	}
 	uint64_t pages = 1 + pagecache_dirty_run(i, index, ALLOC_MAX_BYTES / PAGE_SIZE - 1);
 	blk64_t end = MIN((index + pages) * per, (i->size + bs - 1) / bs);
@@ -1081,8 +1110,9 @@ static errcode_t alloc_blocks(ext2_filsys fs, struct inode *i, struct ext2_inode
 		end = lblk + 1;
 	/* Initialized and zeroed: zeros cost a copy in the cache, overwritten right away
 	 * by the data; and it lets libext2fs grow the extent on the left. */
-	errcode_t e = ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_ZERO_BLOCKS,
-				       i->ino, EXT2_INODE(in), ~0ULL, lblk, MAX(end, lblk + 1) - lblk);
+	errcode_t e =
+	    ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_ZERO_BLOCKS, i->ino,
+			     EXT2_INODE(in), ~0ULL, lblk, MAX(end, lblk + 1) - lblk);
 	errcode_t e2 = write_ino(fs, i->ino, in);
 	return e ? e : e2;
 }
@@ -1104,19 +1134,19 @@ static int ext_writepage(struct inode *inode, uint64_t index, const void *page, 
 	for (unsigned k = 0; k < n && !e;) {
 		blk64_t lblk = index * per + k, pblk = 0, count = 1;
 		bool uninit = false;
-		e = map_block(fs, inode, &in, lblk, &pblk, &count, &uninit);
+		e = map_block(fs, inode, &in, lblk, n - k, &pblk, &count, &uninit);
 		if (!e && !pblk) {
 			e = alloc_blocks(fs, inode, &in, index, lblk);
 			if (!e)
-				e = map_block(fs, inode, &in, lblk, &pblk, &count, &uninit);
+				e = map_block(fs, inode, &in, lblk, n - k, &pblk, &count, &uninit);
 			if (!e && !pblk)
 				e = EXT2_ET_BLOCK_ALLOC_FAIL;
 		}
 		if (!e && uninit) {
 			/* Writing makes an unwritten extent's block real (and splits it). */
 			forget_map(inode);
-			e = ext2fs_bmap2(fs, inode->ino, EXT2_INODE(&in), NULL, BMAP_SET, lblk, NULL,
-					 &pblk);
+			e = ext2fs_bmap2(fs, inode->ino, EXT2_INODE(&in), NULL, BMAP_SET, lblk,
+					 NULL, &pblk);
 			count = 1;
 		}
 		if (e)
@@ -1168,7 +1198,8 @@ static int ext_readdir(struct file *f, struct dir_ctx *ctx)
 			if (e)
 				break;
 			if (off >= from && d->inode) {
-				unsigned dt = ft ? dtype_of(ext2fs_dirent_file_type(d)) : DT_UNKNOWN;
+				unsigned dt =
+				    ft ? dtype_of(ext2fs_dirent_file_type(d)) : DT_UNKNOWN;
 				if (!ctx->emit(ctx, d->name, nlen, d->inode, dt))
 					goto out;
 			}
@@ -1295,7 +1326,9 @@ static errcode_t set_rw(struct ext_sb *es, bool rw)
 		s->s_mnt_count++;
 		s->s_mtime = current_time().tv_sec;
 		ext2fs_mark_super_dirty(fs);
-		return flush_fs(fs, true);
+		/* Written now, not flushed: a host crash loses more than this anyway, and
+		 * a flush would cost every boot a disk barrier. */
+		return flush_fs(fs, false);
 	}
 	s->s_state = es->mount_state;
 	if (es->errors)
@@ -1355,23 +1388,23 @@ static int ext_remount(struct super_block *sb, unsigned long flags)
 
 /* --- mounting -------------------------------------------------------------------- */
 
-#define INCOMPAT_OK                                                                         \
-	(EXT2_FEATURE_INCOMPAT_FILETYPE | EXT2_FEATURE_INCOMPAT_META_BG |                    \
-	 EXT3_FEATURE_INCOMPAT_RECOVER | EXT3_FEATURE_INCOMPAT_EXTENTS |                     \
-	 EXT4_FEATURE_INCOMPAT_FLEX_BG | EXT4_FEATURE_INCOMPAT_EA_INODE |                    \
-	 EXT4_FEATURE_INCOMPAT_64BIT | EXT4_FEATURE_INCOMPAT_CSUM_SEED |                     \
+#define INCOMPAT_OK                                                                                \
+	(EXT2_FEATURE_INCOMPAT_FILETYPE | EXT2_FEATURE_INCOMPAT_META_BG |                          \
+	 EXT3_FEATURE_INCOMPAT_RECOVER | EXT3_FEATURE_INCOMPAT_EXTENTS |                           \
+	 EXT4_FEATURE_INCOMPAT_FLEX_BG | EXT4_FEATURE_INCOMPAT_EA_INODE |                          \
+	 EXT4_FEATURE_INCOMPAT_64BIT | EXT4_FEATURE_INCOMPAT_CSUM_SEED |                           \
 	 EXT4_FEATURE_INCOMPAT_LARGEDIR)
 /* Readable, but libext2fs would not keep them right when writing. */
-#define RO_COMPAT_RO_ONLY                                                                   \
-	(EXT4_FEATURE_RO_COMPAT_QUOTA | EXT4_FEATURE_RO_COMPAT_PROJECT |                     \
-	 EXT4_FEATURE_RO_COMPAT_VERITY | EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS |              \
-	 EXT4_FEATURE_RO_COMPAT_READONLY | EXT4_FEATURE_RO_COMPAT_BIGALLOC |                 \
+#define RO_COMPAT_RO_ONLY                                                                          \
+	(EXT4_FEATURE_RO_COMPAT_QUOTA | EXT4_FEATURE_RO_COMPAT_PROJECT |                           \
+	 EXT4_FEATURE_RO_COMPAT_VERITY | EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS |                    \
+	 EXT4_FEATURE_RO_COMPAT_READONLY | EXT4_FEATURE_RO_COMPAT_BIGALLOC |                       \
 	 EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT)
 /* What Linux accepts when asked for "ext2" or "ext3" rather than "ext4". */
 #define EXT2_INCOMPAT (EXT2_FEATURE_INCOMPAT_FILETYPE | EXT2_FEATURE_INCOMPAT_META_BG)
 #define EXT3_INCOMPAT (EXT2_INCOMPAT | EXT3_FEATURE_INCOMPAT_RECOVER)
-#define EXT23_RO_COMPAT                                                                     \
-	(EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE |           \
+#define EXT23_RO_COMPAT                                                                            \
+	(EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE |                 \
 	 EXT2_FEATURE_RO_COMPAT_BTREE_DIR)
 
 static const char *feature_name(uint32_t incompat)
@@ -1522,56 +1555,56 @@ static int ext_mount(const struct fs_type *type, const char *source, unsigned lo
 }
 
 static const struct inode_ops ext_dir_iops = {
-	.lookup = ext_lookup,
-	.create = ext_create,
-	.mkdir = ext_mkdir,
-	.symlink = ext_symlink,
-	.link = ext_link,
-	.unlink = ext_unlink,
-	.rmdir = ext_rmdir,
-	.rename = ext_rename,
-	.setattr = ext_setattr,
+    .lookup = ext_lookup,
+    .create = ext_create,
+    .mkdir = ext_mkdir,
+    .symlink = ext_symlink,
+    .link = ext_link,
+    .unlink = ext_unlink,
+    .rmdir = ext_rmdir,
+    .rename = ext_rename,
+    .setattr = ext_setattr,
 };
 
 static const struct inode_ops ext_file_iops = {
-	.setattr = ext_setattr,
-	.readpage = ext_readpage,
-	.writepage = ext_writepage,
+    .setattr = ext_setattr,
+    .readpage = ext_readpage,
+    .writepage = ext_writepage,
 };
 
 static const struct inode_ops ext_link_iops = {
-	.readlink = ext_readlink,
-	.setattr = ext_setattr,
+    .readlink = ext_readlink,
+    .setattr = ext_setattr,
 };
 
 static const struct inode_ops ext_special_iops = {
-	.setattr = ext_setattr,
+    .setattr = ext_setattr,
 };
 
 static const struct file_ops ext_file_fops = {
-	.read = generic_file_read,
-	.write = generic_file_write,
-	.fsync = generic_file_fsync,
+    .read = generic_file_read,
+    .write = generic_file_write,
+    .fsync = generic_file_fsync,
 };
 
 static const struct file_ops ext_dir_fops = {
-	.readdir = ext_readdir,
-	.fsync = ext_dir_fsync,
+    .readdir = ext_readdir,
+    .fsync = ext_dir_fsync,
 };
 
 static const struct super_ops ext_sops = {
-	.statfs = ext_statfs,
-	.sync = ext_sync,
-	.write_inode = ext_write_inode,
-	.evict_inode = ext_evict_inode,
-	.put_super = ext_put_super,
-	.remount = ext_remount,
+    .statfs = ext_statfs,
+    .sync = ext_sync,
+    .write_inode = ext_write_inode,
+    .evict_inode = ext_evict_inode,
+    .put_super = ext_put_super,
+    .remount = ext_remount,
 };
 
 static struct fs_type ext_types[] = {
-	{.name = "ext4", .needs_dev = true, .mount = ext_mount},
-	{.name = "ext3", .needs_dev = true, .mount = ext_mount},
-	{.name = "ext2", .needs_dev = true, .mount = ext_mount},
+    {.name = "ext4", .needs_dev = true, .mount = ext_mount},
+    {.name = "ext3", .needs_dev = true, .mount = ext_mount},
+    {.name = "ext2", .needs_dev = true, .mount = ext_mount},
 };
 
 void ext_fs_register(void)

@@ -30,7 +30,7 @@ struct ext_io {
 	unsigned bsize;
 	size_t count, max, ndirty;
 	struct cblk *hash[NHASH];
-	struct list lru; /* least recently used first */
+	struct list lru;    /* least recently used first */
 	struct cblk *spare; /* dropped entries, kept for reuse (chained by hnext) */
 	void *rbuf, *wbuf;  /* RUN_BYTES each, aligned */
 };
@@ -119,7 +119,8 @@ static errcode_t write_dirty(struct ext_io *io, size_t max)
 		return 0;
 	size_t n = 0, per_run = RUN_BYTES / io->bsize;
 	struct cblk **v = xmalloc(MIN(io->ndirty, max) * sizeof(*v));
-	list_for_each(it, &io->lru) {
+	list_for_each(it, &io->lru)
+	{
 		struct cblk *c = list_entry(it, struct cblk, lru);
 		if (c->dirty && n < max)
 			v[n++] = c;
@@ -238,8 +239,7 @@ static errcode_t cache_read(struct ext_io *io, uint64_t blk, size_t n, void *buf
 	return 0;
 }
 
-static errcode_t cache_write(struct ext_io *io, uint64_t blk, size_t n, const void *buf,
-			     bool data)
+static errcode_t cache_write(struct ext_io *io, uint64_t blk, size_t n, const void *buf, bool data)
 {
 	if (!io->rw)
 		return EXT2_ET_RO_FILSYS;
@@ -290,7 +290,7 @@ static errcode_t cache_bytes(struct ext_io *io, uint64_t off, size_t len, void *
 
 static size_t req_len(struct ext_io *io, int count)
 {
-	return count < 0 ? (size_t)-(long)count : (size_t)count * io->bsize;
+	return count < 0 ? (size_t) - (long)count : (size_t)count * io->bsize;
 }
 
 static errcode_t eio_read_blk64(io_channel ch, unsigned long long blk, int count, void *buf)
@@ -299,8 +299,7 @@ static errcode_t eio_read_blk64(io_channel ch, unsigned long long blk, int count
 	return cache_bytes(io, blk * io->bsize, req_len(io, count), buf, false);
 }
 
-static errcode_t eio_write_blk64(io_channel ch, unsigned long long blk, int count,
-				 const void *buf)
+static errcode_t eio_write_blk64(io_channel ch, unsigned long long blk, int count, const void *buf)
 {
 	struct ext_io *io = IO(ch);
 	return cache_bytes(io, blk * io->bsize, req_len(io, count), (void *)buf, true);
@@ -376,7 +375,8 @@ static errcode_t eio_discard(io_channel ch, unsigned long long blk, unsigned lon
 		return EXT2_ET_RO_FILSYS;
 	/* The blocks are free now: their cached contents no longer matter. */
 	if (n > io->count) {
-		list_for_each_safe(it, nx, &io->lru) {
+		list_for_each_safe(it, nx, &io->lru)
+		{
 			struct cblk *c = list_entry(it, struct cblk, lru);
 			if (c->blk >= blk && c->blk - blk < n)
 				drop(io, c);
@@ -465,17 +465,17 @@ static errcode_t eio_open(const char *name, int flags, io_channel *out)
 }
 
 struct struct_io_manager ext_io_manager = {
-	.magic = EXT2_ET_MAGIC_IO_MANAGER,
-	.name = "vmlinux block device",
-	.open = eio_open,
-	.close = eio_close,
-	.set_blksize = eio_set_blksize,
-	.read_blk = eio_read_blk,
-	.write_blk = eio_write_blk,
-	.flush = eio_flush,
-	.write_byte = eio_write_byte,
-	.set_option = eio_set_option,
-	.read_blk64 = eio_read_blk64,
-	.write_blk64 = eio_write_blk64,
-	.discard = eio_discard,
+    .magic = EXT2_ET_MAGIC_IO_MANAGER,
+    .name = "vmlinux block device",
+    .open = eio_open,
+    .close = eio_close,
+    .set_blksize = eio_set_blksize,
+    .read_blk = eio_read_blk,
+    .write_blk = eio_write_blk,
+    .flush = eio_flush,
+    .write_byte = eio_write_byte,
+    .set_option = eio_set_option,
+    .read_blk64 = eio_read_blk64,
+    .write_blk64 = eio_write_blk64,
+    .discard = eio_discard,
 };
