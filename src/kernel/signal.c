@@ -31,6 +31,13 @@ bool sig_ignored(struct process *p, int sig)
 	return ka->handler == (uint64_t)SIG_DFL && (SIGBIT(sig) & ignore_sigs);
 }
 
+/* Blocked, or awaited by rt_sigtimedwait (which unblocks its set while it sleeps):
+ * such a signal is never discarded as ignored. */
+static bool task_blocks(const struct task *t, int sig)
+{
+	return ((t->blocked | t->real_blocked) & SIGBIT(sig)) != 0;
+}
+
 /* Init gets only the signals it has handlers for, as in Linux; the kernel's own kills
  * (info NULL) and hardware faults still reach it. */
 static bool init_protected(struct process *p, int sig, const struct ksiginfo *info)
@@ -40,7 +47,7 @@ static bool init_protected(struct process *p, int sig, const struct ksiginfo *in
 	/* A blocked signal is never ignored: init may be waiting for it (sigtimedwait). */
 	list_for_each(it, &p->threads) {
 		struct task *t = list_entry(it, struct task, thread_link);
-		if ((t->blocked | t->real_blocked) & SIGBIT(sig))
+		if (task_blocks(t, sig))
 			return false;
 	}
 	bool fault = info->code > 0 && (SIGBIT(sig) & (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) |
@@ -124,7 +131,7 @@ int send_signal_task(struct task *t, int sig, const struct ksiginfo *info)
 	if (p->state == PROC_ZOMBIE || t->exiting || init_protected(p, sig, info))
 		return 0;
 	prepare_signal(p, sig);
-	if (sig_ignored(p, sig) && !(t->blocked & SIGBIT(sig)))
+	if (sig_ignored(p, sig) && !task_blocks(t, sig))
 		return 0;
 	queue_sig(&t->pending, sig, info);
 	if (!(t->blocked & SIGBIT(sig)) || sig == SIGKILL)
@@ -148,7 +155,7 @@ int send_signal(struct process *p, int sig, const struct ksiginfo *info)
 	if (sig_ignored(p, sig)) {
 		bool all_block = true;
 		list_for_each(it, &p->threads)
-			if (!(list_entry(it, struct task, thread_link)->blocked & SIGBIT(sig)))
+			if (!task_blocks(list_entry(it, struct task, thread_link), sig))
 				all_block = false;
 		if (!all_block)
 			return 0;
