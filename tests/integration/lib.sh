@@ -20,9 +20,9 @@
 #   VM_OUT   what the guest script printed (guest_run only; CRs removed)
 #   GUEST_RC the guest script's exit status (guest_run only; empty if it never finished)
 #
-# The guest sees no host files, so guest_run types the script into the console shell:
-# a heredoc writes it to /tmp/.vmtest.sh, then one line runs it between two markers and
-# powers off. The console may echo input and prints prompts; the markers are printed with
+# The guest sees no host files, so guest_run waits for the console shell's prompt and
+# types the script into it: a heredoc writes it to /tmp/.vmtest.sh, then one line runs it
+# between two markers and powers off. The console may echo input and prints prompts; the markers are printed with
 # printf '%s' so that the echoed command line never contains them, and VM_OUT holds only
 # what is between them. Write guest scripts with spaces, not tabs (the console shell's
 # line editor treats TAB as completion), and keep lines under 1000 characters.
@@ -34,12 +34,15 @@ VM_LOG=
 VM_OUT=
 GUEST_RC=
 VM_HUNG=0
+VM_SKIPPED=0
 GUEST_BAD=0
 _boot=0
 declare -A _bg_pid=() _bg_fd=() _bg_log=()
 
 # --- recording ----------------------------------------------------------------------
 note() { printf '%s\n' "$*" >>"$WORK/trace"; }
+_t0=$(date +%s.%N)
+_elapsed() { awk -v a="$_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 fail() {
 	FAILS=$((FAILS + 1))
@@ -66,6 +69,8 @@ check() {
 # never sees end-of-file, and input can be typed at any time.
 
 _vm_skip() { # _vm_skip: refuse to boot when that could only wait out a timeout
+	VM_SKIPPED=1
+	GUEST_BAD=1
 	if [ "${SMOKE_OK:-1}" = 0 ]; then
 		echo "(not run: vmlinux hung in run.sh's smoke boot in mode=$MODE)" >"$VM_LOG"
 		fail "not booted: vmlinux mode=$MODE hung in the smoke boot (see smoke log)"
@@ -76,6 +81,8 @@ _vm_skip() { # _vm_skip: refuse to boot when that could only wait out a timeout
 		fail "not booted: an earlier boot in this case timed out"
 		return 0
 	fi
+	VM_SKIPPED=0
+	GUEST_BAD=0
 	return 1
 }
 
@@ -92,7 +99,7 @@ vm_start() {
 	{
 		printf '$'
 		printf ' %q' "$VMLINUX" "mode=$MODE" quiet "$@"
-		printf '   # %s, log %s\n' "$name" "$VM_LOG"
+		printf '   # %s at %ss, log %s\n' "$name" "$(_elapsed)" "$VM_LOG"
 	} >>"$WORK/trace"
 	_bg_log[$name]=$VM_LOG
 	: >"$VM_LOG"
@@ -191,7 +198,7 @@ vm_stop() {
 	local fd=${_bg_fd[$name]}
 	exec {fd}>&-
 	_bg_pid[$name]=
-	note "$name: exit status $VM_RC"
+	note "$name: exit status $VM_RC at $(_elapsed)s"
 	if [ "$hung" = 1 ]; then
 		VM_HUNG=1
 		VM_RC=124
@@ -272,13 +279,14 @@ guest_run() {
 		# One line, so that it is read (and echoed) whole before any of it runs.
 		printf '%s\n' "printf '\\n@@%s@@\\n' BEGIN; sh /tmp/.vmtest.sh </dev/null 2>&1; printf '\\n@@%s:%s@@\\n' END \$?; rm -f /tmp/.vmtest.sh; sync; poweroff; sleep 30"
 	} >"$input"
-	local rc=0
+	local rc=0 stop=$TIMEOUT
 	if vm_start guest "${args[@]}"; then
 		if [ "$wait" = 1 ] && ! vm_wait_prompt guest "$TIMEOUT"; then
 			rc=1
+			stop=10 # no prompt: give the typed script a moment, no more
 		fi
 		vm_send_file guest "$input"
-		vm_stop guest "$TIMEOUT" || rc=1
+		vm_stop guest "$stop" || rc=1
 	else
 		VM_RC=124
 		rc=1
@@ -315,6 +323,14 @@ _show() { # _show FILE: the first and last lines of FILE, indented, for a failur
 	fi
 }
 
+_skipped() { # the last boot was not even started: checks of it are moot
+	if [ "$VM_SKIPPED" = 1 ]; then
+		note "skipped: ${FUNCNAME[1]} (not booted)"
+		return 0
+	fi
+	return 1
+}
+
 _guest_bad() { # the last guest_run never ran its script: its output checks are moot
 	if [ "$GUEST_BAD" = 1 ]; then
 		note "skipped: ${FUNCNAME[1]} (the guest script did not run)"
@@ -325,6 +341,7 @@ _guest_bad() { # the last guest_run never ran its script: its output checks are 
 
 # expect_exit N: vmlinux exited with status N.
 expect_exit() {
+	_skipped && return 1
 	if [ "$VM_RC" = "$1" ]; then ok "exit status $1"; else
 		fail "vmlinux exit status: want $1, got $VM_RC"
 	fi
@@ -332,6 +349,7 @@ expect_exit() {
 
 # expect_exit_nonzero: vmlinux failed cleanly (not 0, not killed by a signal or timeout).
 expect_exit_nonzero() {
+	_skipped && return 1
 	if [ "$VM_RC" = 0 ]; then
 		fail "vmlinux exit status: want non-zero, got 0"
 	elif [ "$VM_RC" = 124 ] || [ "$VM_RC" -ge 128 ]; then
@@ -366,6 +384,7 @@ expect_no_output() {
 
 # expect_log ERE: anything vmlinux printed (console, errors) has a line matching ERE.
 expect_log() {
+	_skipped && return 1
 	if tr -d '\r' <"$VM_LOG" | grep -Eq -- "$1"; then ok "log /$1/"; else
 		fail "vmlinux output has no line matching /$1/; it was:
 $(_show "$VM_LOG")"
@@ -393,6 +412,7 @@ expect_eq() {
 # expect_error_line PATTERN: vmlinux printed exactly one non-empty line, matching the ERE
 # PATTERN (case-insensitive), and exited non-zero: what bad input must produce.
 expect_error_line() {
+	_skipped && return 1
 	expect_exit_nonzero
 	local n
 	n=$(tr -d '\r' <"$VM_LOG" | grep -c .)
