@@ -141,8 +141,7 @@ struct inode *iget(struct super_block *sb, uint64_t ino)
 {
 	if (!sb->inodes.next)
 		return NULL;
-	list_for_each(it, &sb->inodes)
-	{
+	list_for_each(it, &sb->inodes) {
 		struct inode *i = list_entry(it, struct inode, sb_link);
 		if (i->ino == ino) {
 			i->refcount++;
@@ -196,8 +195,7 @@ void register_filesystem(struct fs_type *t)
 
 const struct fs_type *find_filesystem(const char *name)
 {
-	list_for_each(it, &fs_types)
-	{
+	list_for_each(it, &fs_types) {
 		struct fs_type *t = list_entry(it, struct fs_type, link);
 		if (!strcmp(t->name, name))
 			return t;

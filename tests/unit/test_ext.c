@@ -616,6 +616,95 @@ static void test_htree(void **state)
 	fsck_clean();
 }
 
+/* rm -r lists a directory in batches and removes each batch before the next: the
+ * position cookie must still lead to every remaining entry. */
+static void test_remove_while_listing(void **state)
+{
+	mkimg("ext4", "-b 1024", "16M");
+	struct super_block *sb = mnt("ext4", 0);
+	struct inode *d = mk(sb->root, "victims", S_IFDIR | 0755, 0);
+	char name[64];
+	for (int k = 0; k < 500; k++) {
+		snprintf(name, sizeof(name), "victim-%d-%s", k, k % 3 ? "x" : "longer-name-here");
+		iput(mk(d, name, S_IFREG | 0644, 0));
+	}
+	struct file f = {.inode = d, .fop = d->fop, .refcount = 1};
+	struct listing *l = xzalloc(sizeof(*l));
+	l->ctx.emit = emit;
+	int removed = 0;
+	do {
+		l->n = l->taken = 0;
+		l->limit = 7;
+		assert_int_equal(d->fop->readdir(&f, &l->ctx), 0);
+		for (int k = 0; k < l->n; k++) {
+			if (strcmp(l->name[k], ".") && strcmp(l->name[k], "..")) {
+				assert_int_equal(d->iop->unlink(d, l->name[k]), 0);
+				removed++;
+			}
+		}
+	} while (l->taken);
+	free(l);
+	assert_int_equal(removed, 500);
+	assert_int_equal(sb->root->iop->rmdir(sb->root, "victims"), 0);
+	iput(d);
+	umnt(sb);
+	fsck_clean();
+}
+
+/* Unwritten extents (fallocate) read as zeros; writing into one makes that part real. */
+static void test_unwritten(void **state)
+{
+	mkimg("ext4", "-b 1024", "16M");
+	assert_int_equal(sh("debugfs -w -R 'write /dev/null /pre' %s >/dev/null 2>&1 && "
+			    "debugfs -w -R 'fallocate /pre 0 39' %s >/dev/null 2>&1 && "
+			    "debugfs -w -R 'sif /pre size 40960' %s >/dev/null 2>&1",
+			    img, img, img),
+			 0);
+	assert_non_null(strstr(sh_out("debugfs -R 'stat /pre' %s 2>/dev/null", img), "[u]"));
+	fsck_clean();
+	struct super_block *sb = mnt("ext4", 0);
+	struct inode *f = lk(sb->root, "pre");
+	assert_int_equal(f->size, 40960);
+	char buf[8192];
+	memset(buf, 1, sizeof(buf));
+	assert_int_equal(rd(f, buf, sizeof(buf), 4096), sizeof(buf));
+	for (size_t k = 0; k < sizeof(buf); k++)
+		assert_int_equal(buf[k], 0);
+	wr(f, "written", 7, 10000);
+	assert_int_equal(do_fsync(f), 0);
+	iput(f);
+	umnt(sb);
+	fsck_clean();
+	sb = mnt("ext4", 0);
+	f = lk(sb->root, "pre");
+	assert_int_equal(rd(f, buf, sizeof(buf), 8192), sizeof(buf));
+	assert_memory_equal(buf + 10000 - 8192, "written", 7);
+	for (size_t k = 0; k < sizeof(buf); k++)
+		if (k < 10000 - 8192 || k >= 10000 - 8192 + 7)
+			assert_int_equal(buf[k], 0);
+	iput(f);
+	umnt(sb);
+}
+
+/* 128-byte inodes have no room for nanoseconds or creation times. */
+static void test_small_inodes(void **state)
+{
+	mkimg("ext4", "-I 128", "16M");
+	struct super_block *sb = mnt("ext4", 0);
+	struct inode *f = mk(sb->root, "f", S_IFREG | 0644, 0);
+	struct iattr at = {.valid = ATTR_MTIME, .mtime = T1};
+	assert_int_equal(f->iop->setattr(f, &at), 0);
+	iput(f);
+	umnt(sb);
+	fsck_clean();
+	sb = mnt("ext4", 0);
+	f = lk(sb->root, "f");
+	assert_int_equal(f->mtime.tv_sec, T1.tv_sec);
+	assert_int_equal(f->mtime.tv_nsec, 0);
+	iput(f);
+	umnt(sb);
+}
+
 static void test_not_ext(void **state)
 {
 	assert_int_equal(sh("truncate -s 4M %s", img), 0);
@@ -769,9 +858,23 @@ static void test_enospc(void **state)
 	struct inode *f = mk(sb->root, "filler", S_IFREG | 0644, 0);
 	char *buf = xzalloc(1 << 20);
 	memset(buf, 'x', 1 << 20);
-	for (int m = 0; m < 6; m++)
-		wr(f, buf, 1 << 20, (loff_t)m << 20);
-	assert_int_equal(do_fsync(f), -ENOSPC);
+	struct file fl = {.inode = f, .flags = O_WRONLY, .fop = f->fop, .refcount = 1};
+	loff_t pos = 0;
+	ssize_t r;
+	/* The write that does not fit fails, not a later fsync. */
+	while ((r = f->fop->write(&fl, buf, 256 << 10, &pos)) > 0)
+		assert_true(pos <= 4 << 20);
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(do_fsync(f), 0);
+	assert_true(pos >= 1 << 20);
+	iput(f);
+	umnt(sb);
+	fsck_clean();
+	sb = mnt("ext4", 0);
+	f = lk(sb->root, "filler");
+	assert_int_equal(f->size, pos);
+	assert_int_equal(rd(f, buf, 100, pos - 100), 100);
+	assert_int_equal(buf[0], 'x');
 	iput(f);
 	assert_int_equal(sb->root->iop->unlink(sb->root, "filler"), 0);
 	/* Room again once the file is gone. */
@@ -792,21 +895,24 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_ext4, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ext4_4k, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ext3, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ext2, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_large_file, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_htree, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_not_ext, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_corrupt_superblock, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_corrupt_descriptors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_needs_recovery, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unsupported_features, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_remount, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_runtime_corruption, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext4_4k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ext2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_htree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_while_listing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_small_inodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_ext, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_superblock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_descriptors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_needs_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsupported_features, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_corruption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,8 +47,8 @@ static int fake_writepage(struct inode *i, uint64_t index, const void *page, siz
 }
 
 static const struct inode_ops backed_iops = {
-    .readpage = fake_readpage,
-    .writepage = fake_writepage,
+	.readpage = fake_readpage,
+	.writepage = fake_writepage,
 };
 static const struct inode_ops tmpfs_iops;
 
@@ -336,13 +336,13 @@ static void test_generic_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_read_through, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_write_extend, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tmpfs_pages, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pressure, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sync_evict_errors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_generic_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_extend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmpfs_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_evict_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generic_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

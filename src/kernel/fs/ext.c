@@ -4,8 +4,14 @@
  * this file maps VFS operations onto it and keeps struct inode in step with the disk.
  * Its I/O goes through ext_io.c, whose block reads and writes sleep the calling task:
  * libext2fs is not reentrant, so every entry into it holds the filesystem's kmutex.
- * Nothing that may call back into this filesystem (iput, mark_inode_dirty, the page
- * cache) runs with that lock held.
+ * Nothing that may call back into this filesystem or wait for it (iput, mark_inode_dirty,
+ * the page cache) runs with that lock held.
+ *
+ * File data lives in the page cache (pagecache.c) and reaches the disk through
+ * readpage/writepage. Those remember the last extent they looked up, so that the pages
+ * of a file do not each walk the extent tree; reads of a sequential reader bring a
+ * growing window of the following blocks along; writeback gives blocks to a run of
+ * dirty pages at once, as one extent.
  *
  * The journal of ext3/ext4 is not used: metadata is written in place, as libext2fs
  * does. The filesystem is marked not clean while mounted read-write and clean again at
@@ -374,14 +380,14 @@ static errcode_t touch_dir(struct super_block *sb, struct inode *dir, int delta)
 	errcode_t e = read_ino(fs, dir->ino, &in);
 	if (e)
 		return e;
-	if (delta > 0 && in.i_links_count != 1) {
-		/* dir_nlink: past the limit a directory counts 1 ("many"). */
+	if (delta > 0 && in.i_links_count != 1)
 		in.i_links_count += delta;
-		if (in.i_links_count >= EXT2_LINK_MAX)
-			in.i_links_count = 1;
-	} else if (delta < 0 && in.i_links_count > 2) {
+	else if (delta < 0 && in.i_links_count > 2)
 		in.i_links_count += delta;
-	}
+	/* dir_nlink: past the limit a directory counts 1 ("many"); ext2fs_mkdir does
+	 * not know that. */
+	if (in.i_links_count >= EXT2_LINK_MAX)
+		in.i_links_count = 1;
 	struct timespec now = current_time();
 	PUT_TIME(&in, mtime, now);
 	PUT_TIME(&in, ctime, now);
@@ -1168,6 +1174,31 @@ static int ext_writepage(struct inode *inode, uint64_t index, const void *page, 
 	return ext_errno(ES(inode->sb), e, inode->ino);
 }
 
+/* Data waits in the page cache and gets its blocks at writeback, so a full disk would
+ * only show at fsync. Refuse a write up front when what it adds past EOF, plus all
+ * that is dirty, cannot fit; after writing back what is dirty, check once more. */
+static ssize_t ext_file_write(struct file *f, const void *buf, size_t n, loff_t *pos)
+{
+	struct inode *i = f->inode;
+	ext2_filsys fs = ES(i->sb)->fs;
+	uint64_t start = (f->flags & O_APPEND) ? i->size : (uint64_t)*pos;
+	if (fs && n && *pos >= 0 && !is_ro(i->sb)) {
+		unsigned bs = fs->blocksize;
+		uint64_t from = MAX(start, i->size), to = start + n;
+		blk64_t need = to > from ? (to + bs - 1) / bs - from / bs : 0;
+		for (int pass = 0;; pass++) {
+			uint64_t cached, dirty;
+			pagecache_stats(&cached, &dirty);
+			if (!low_space(fs, need + (pass ? 0 : dirty / bs)))
+				break;
+			if (pass)
+				return -ENOSPC;
+			pagecache_sync(i->sb);
+		}
+	}
+	return generic_file_write(f, buf, n, pos);
+}
+
 /* --- directories ----------------------------------------------------------------- */
 
 /* Directory positions are byte offsets of entries (block * blocksize + offset), as in
@@ -1483,6 +1514,14 @@ static int open_errno(errcode_t e)
 
 static const struct super_ops ext_sops;
 
+/* Give up on a filesystem that could not be mounted: write nothing to it. */
+static void close_unwritten(ext2_filsys fs)
+{
+	fs->flags &= ~(EXT2_FLAG_RW | EXT2_FLAG_DIRTY | EXT2_FLAG_BB_DIRTY | EXT2_FLAG_IB_DIRTY);
+	ext_io_set_rw(fs->io, false);
+	ext2fs_close2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+}
+
 static int ext_mount(const struct fs_type *type, const char *source, unsigned long flags,
 		     const char *data, struct super_block **out)
 {
@@ -1509,7 +1548,7 @@ static int ext_mount(const struct fs_type *type, const char *source, unsigned lo
 		r = -EUCLEAN;
 	}
 	if (r) {
-		ext2fs_close2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		close_unwritten(fs);
 		return r;
 	}
 	struct ext_sb *es = xzalloc(sizeof(*es));
@@ -1531,6 +1570,7 @@ static int ext_mount(const struct fs_type *type, const char *source, unsigned lo
 		printk("vmlinux: %s: filesystem has errors; run e2fsck\n", source);
 	kmutex_lock(&es->lock);
 	e = ro ? 0 : set_rw(es, true);
+	bool marked = !ro && !e;
 	if (e) {
 		printk("vmlinux: %s: %s\n", source, error_message(e));
 		r = open_errno(e);
@@ -1545,7 +1585,12 @@ static int ext_mount(const struct fs_type *type, const char *source, unsigned lo
 	if (r) {
 		if (sb->root)
 			iput(sb->root);
-		ext2fs_close2(fs, 0);
+		kmutex_lock(&es->lock);
+		if (marked && !set_rw(es, false)) /* back to the state it was found in */
+			ext2fs_close2(fs, 0);
+		else
+			close_unwritten(fs);
+		kmutex_unlock(&es->lock);
 		free(es);
 		free(sb);
 		return r;
@@ -1555,56 +1600,56 @@ static int ext_mount(const struct fs_type *type, const char *source, unsigned lo
 }
 
 static const struct inode_ops ext_dir_iops = {
-    .lookup = ext_lookup,
-    .create = ext_create,
-    .mkdir = ext_mkdir,
-    .symlink = ext_symlink,
-    .link = ext_link,
-    .unlink = ext_unlink,
-    .rmdir = ext_rmdir,
-    .rename = ext_rename,
-    .setattr = ext_setattr,
+	.lookup = ext_lookup,
+	.create = ext_create,
+	.mkdir = ext_mkdir,
+	.symlink = ext_symlink,
+	.link = ext_link,
+	.unlink = ext_unlink,
+	.rmdir = ext_rmdir,
+	.rename = ext_rename,
+	.setattr = ext_setattr,
 };
 
 static const struct inode_ops ext_file_iops = {
-    .setattr = ext_setattr,
-    .readpage = ext_readpage,
-    .writepage = ext_writepage,
+	.setattr = ext_setattr,
+	.readpage = ext_readpage,
+	.writepage = ext_writepage,
 };
 
 static const struct inode_ops ext_link_iops = {
-    .readlink = ext_readlink,
-    .setattr = ext_setattr,
+	.readlink = ext_readlink,
+	.setattr = ext_setattr,
 };
 
 static const struct inode_ops ext_special_iops = {
-    .setattr = ext_setattr,
+	.setattr = ext_setattr,
 };
 
 static const struct file_ops ext_file_fops = {
-    .read = generic_file_read,
-    .write = generic_file_write,
-    .fsync = generic_file_fsync,
+	.read = generic_file_read,
+	.write = ext_file_write,
+	.fsync = generic_file_fsync,
 };
 
 static const struct file_ops ext_dir_fops = {
-    .readdir = ext_readdir,
-    .fsync = ext_dir_fsync,
+	.readdir = ext_readdir,
+	.fsync = ext_dir_fsync,
 };
 
 static const struct super_ops ext_sops = {
-    .statfs = ext_statfs,
-    .sync = ext_sync,
-    .write_inode = ext_write_inode,
-    .evict_inode = ext_evict_inode,
-    .put_super = ext_put_super,
-    .remount = ext_remount,
+	.statfs = ext_statfs,
+	.sync = ext_sync,
+	.write_inode = ext_write_inode,
+	.evict_inode = ext_evict_inode,
+	.put_super = ext_put_super,
+	.remount = ext_remount,
 };
 
 static struct fs_type ext_types[] = {
-    {.name = "ext4", .needs_dev = true, .mount = ext_mount},
-    {.name = "ext3", .needs_dev = true, .mount = ext_mount},
-    {.name = "ext2", .needs_dev = true, .mount = ext_mount},
+	{.name = "ext4", .needs_dev = true, .mount = ext_mount},
+	{.name = "ext3", .needs_dev = true, .mount = ext_mount},
+	{.name = "ext2", .needs_dev = true, .mount = ext_mount},
 };
 
 void ext_fs_register(void)

@@ -187,9 +187,9 @@ static void page_ready(struct page *p)
 		list_add_tail(&p->lru, &page_lru);
 }
 
-/* The uptodate page at index, read in unless fill is false (the caller overwrites
- * all of its valid data) or it lies wholly past EOF. May sleep. */
-static int page_get(struct inode *i, uint64_t index, bool fill, struct page **out)
+/* The uptodate page at index, read in unless it lies wholly past EOF or the caller
+ * overwrites all its valid data, the first overwrite bytes (0: none). May sleep. */
+static int page_get(struct inode *i, uint64_t index, size_t overwrite, struct page **out)
 {
 	for (;;) {
 		struct pagecache *pc = pc_get(i);
@@ -211,8 +211,8 @@ static int page_get(struct inode *i, uint64_t index, bool fill, struct page **ou
 		if (!p)
 			return -ENOMEM;
 		uint64_t start = index * PAGE_SIZE;
-		if (!fill || start >= i->size || !i->iop || !i->iop->readpage) {
-			memset(p->data, 0, PAGE_SIZE);
+		if (overwrite || start >= i->size || !i->iop || !i->iop->readpage) {
+			memset((char *)p->data + overwrite, 0, PAGE_SIZE - overwrite);
 			page_ready(p);
 			*out = p;
 			return 0;
@@ -242,7 +242,7 @@ ssize_t pagecache_read(struct inode *i, void *buf, size_t n, uint64_t pos)
 		size_t off = at % PAGE_SIZE;
 		size_t chunk = MIN(PAGE_SIZE - off, n - done);
 		struct page *p;
-		int r = page_get(i, at / PAGE_SIZE, true, &p);
+		int r = page_get(i, at / PAGE_SIZE, 0, &p);
 		if (r < 0)
 			return done ? (ssize_t)done : r;
 		/* The file may have shrunk while we slept. */
@@ -264,7 +264,7 @@ static int zero_eof_page(struct inode *i, uint64_t old)
 	if (!(old % PAGE_SIZE) || !i->iop || !i->iop->readpage)
 		return 0;
 	struct page *p;
-	int r = page_get(i, old / PAGE_SIZE, true, &p);
+	int r = page_get(i, old / PAGE_SIZE, 0, &p);
 	if (r < 0)
 		return r;
 	memset((char *)p->data + old % PAGE_SIZE, 0, PAGE_SIZE - old % PAGE_SIZE);
@@ -287,7 +287,7 @@ ssize_t pagecache_write(struct inode *i, const void *buf, size_t n, uint64_t pos
 		/* No need to read what we are about to overwrite entirely. */
 		bool fill = off || (chunk < PAGE_SIZE && at + chunk < i->size);
 		struct page *p;
-		err = page_get(i, at / PAGE_SIZE, fill, &p);
+		err = page_get(i, at / PAGE_SIZE, fill ? 0 : chunk, &p);
 		if (err < 0)
 			break;
 		memcpy((char *)p->data + off, (const char *)buf + done, chunk);
@@ -391,8 +391,7 @@ static int sync_caches(struct super_block *sb, struct inode *skip, bool until_un
 		if (until_under_limit && dirty_bytes <= pagecache_dirty_max_bytes)
 			break;
 		struct pagecache *pc = NULL;
-		list_for_each(it, &all_caches)
-		{
+		list_for_each(it, &all_caches) {
 			struct pagecache *c = list_entry(it, struct pagecache, link);
 			if (c->ndirty && c->sync_pass != pass && c->inode != skip &&
 			    (!sb || c->inode->sb == sb)) {
@@ -465,7 +464,7 @@ again:
 int pagecache_get_page(struct inode *i, uint64_t index, void **page)
 {
 	struct page *p;
-	int r = page_get(i, index, true, &p);
+	int r = page_get(i, index, 0, &p);
 	if (r < 0)
 		return r;
 	*page = p->data;
@@ -518,11 +517,17 @@ ssize_t generic_file_write(struct file *f, const void *buf, size_t n, loff_t *po
 		return 0;
 	if ((uint64_t)*pos + n > (uint64_t)INT64_MAX)
 		return -EFBIG;
+	/* Stamp the times first (as Linux does): a write that grows the file then
+	 * writes the inode once, with both its size and its times. */
+	struct timespec now = current_time();
+	i->mtime = i->ctime = now;
+	uint64_t old_size = i->size;
 	ssize_t r = pagecache_write(i, buf, n, *pos);
+	if (i->size == old_size)
+		mark_inode_dirty(i);
 	if (r <= 0)
 		return r;
 	*pos += r;
-	inode_touch(i, false, true, true);
 	if (f->flags & O_DSYNC) {
 		int e = generic_file_fsync(f, (f->flags & O_SYNC) != O_SYNC);
 		if (e < 0)
