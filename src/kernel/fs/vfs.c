@@ -120,9 +120,11 @@ void iput(struct inode *i)
 {
 	if (!i || --i->refcount > 0)
 		return;
+	/* Out of the inode cache first: eviction may sleep on the disk, and an iget()
+	 * meanwhile must read a fresh inode rather than find this dying one. */
+	list_del(&i->sb_link);
 	if (i->sb && i->sb->ops && i->sb->ops->evict_inode)
 		i->sb->ops->evict_inode(i);
-	list_del(&i->sb_link);
 	free(i);
 }
 
