@@ -8,7 +8,7 @@ CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 LDLIBS  := $(CFG_LIBS) -lpthread
 B       := build
 
-KSRCS   := $(wildcard src/kernel/*.c src/kernel/fs/*.c src/kernel/drivers/*.c src/skas/*.c src/tt/*.c src/ubd/*.c)
+KSRCS   := $(wildcard src/kernel/*.c src/kernel/fs/*.c src/kernel/net/*.c src/kernel/drivers/*.c src/skas/*.c src/tt/*.c src/ubd/*.c)
 KOBJS   := $(KSRCS:%.c=$(B)/%.o) $(B)/src/kernel/switch.o $(B)/src/skas/stub_blob.o
 
 .PHONY: all check unit integration bench rootfs run clean format deps
@@ -31,10 +31,16 @@ $(B)/%.o: %.S
 # The stub: a tiny static program that every guest address space starts from. It is
 # built freestanding at a fixed high address and embedded into vmlinux.
 STUB_ADDR := 0x7ffff0000000
-$(B)/stub.elf: src/skas/stub.S
+# stub.S must come first: stub_syscall is the first byte at STUB_ADDR. stub/fast.c is the
+# seccomp side (mode=skas): position-independent code, no libc, no static data.
+STUB_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -ffreestanding \
+	       -fno-builtin -fPIE -fno-stack-protector -fno-asynchronous-unwind-tables \
+	       -fcf-protection=none -fno-jump-tables -fno-reorder-functions -mgeneral-regs-only \
+	       -fno-tree-loop-distribute-patterns -Isrc/skas
+$(B)/stub.elf: src/skas/stub.S src/skas/stub/fast.c src/skas/seccomp_abi.h
 	@mkdir -p $(B)
-	$(CC) -nostdlib -static -no-pie -Wl,-Ttext=$(STUB_ADDR) -Wl,--build-id=none \
-	      -Wl,-z,noexecstack -Wl,-z,norelro -o $@ $<
+	$(CC) $(STUB_CFLAGS) -nostdlib -static -no-pie -Wl,-Ttext=$(STUB_ADDR) -Wl,--build-id=none \
+	      -Wl,-z,noexecstack -Wl,-z,norelro -o $@ src/skas/stub.S src/skas/stub/fast.c
 $(B)/src/skas/stub_blob.o: $(B)/stub.elf
 	@mkdir -p $(dir $@)
 	printf '.section .rodata\n.globl stub_elf, stub_elf_end\n.balign 16\nstub_elf:\n.incbin "%s"\nstub_elf_end:\n.section .note.GNU-stack,"",@progbits\n' $< | $(CC) -x assembler -c -o $@ -

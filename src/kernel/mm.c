@@ -401,6 +401,12 @@ SYSCALL(mremap)
 	int flags = (int)a[3];
 	if ((old & (PAGE_SIZE - 1)) || !new_len || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)))
 		return -EINVAL;
+	if ((flags & MREMAP_FIXED) &&
+	    (!(flags & MREMAP_MAYMOVE) || (new_addr & (PAGE_SIZE - 1)) ||
+	     !guest_range_ok(new_addr, new_len) || new_addr < PAGE_SIZE * 16))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) && new_addr < old + old_len && old < new_addr + new_len)
+		return -EINVAL; /* overlapping source and destination */
 	struct vma *v = find_vma(mm, old);
 	if (!v || old + old_len > v->end)
 		return -EFAULT;
@@ -444,11 +450,20 @@ SYSCALL(mremap)
 SYSCALL(madvise)
 {
 	int advice = (int)a[2];
+	size_t len = ROUND_UP(a[1], PAGE_SIZE);
 	if (a[0] & (PAGE_SIZE - 1))
 		return -EINVAL;
+	/* Every page of the range must be mapped (as Linux: ENOMEM otherwise). */
+	if (!guest_range_ok(a[0], len))
+		return -ENOMEM;
+	for (uaddr_t p = a[0]; p < a[0] + len;) {
+		struct vma *v = find_vma(current->mm, p);
+		if (!v)
+			return -ENOMEM;
+		p = v->end;
+	}
 	if (advice == MADV_DONTNEED || advice == MADV_FREE)
-		return platform->madvise(current->ut, a[0], ROUND_UP(a[1], PAGE_SIZE),
-					 MADV_DONTNEED);
+		return platform->madvise(current->ut, a[0], len, MADV_DONTNEED);
 	return 0; /* other advice is a hint the host does not need */
 }
 
@@ -488,6 +503,8 @@ SYSCALL(munlockall)
 
 int access_process_vm(struct process *p, uaddr_t addr, void *buf, size_t len, bool write)
 {
+	if (!guest_range_ok(addr, len))
+		return -EFAULT;
 	list_for_each(it, &p->threads) {
 		struct task *t = list_entry(it, struct task, thread_link);
 		if (!t->ut)

@@ -24,4 +24,12 @@ bool mm_grow_stack(struct mm *mm, uaddr_t addr);
 
 extern uaddr_t task_size;
 
+/* Does [addr, addr + len) lie below the guest top? Everything above belongs to the
+ * platform (the stub, its channel, the host vDSO): the kernel never reads or writes
+ * there on a guest's behalf, whatever address the guest passes. */
+static inline bool guest_range_ok(uaddr_t addr, size_t len)
+{
+	return addr + len >= addr && addr + len <= task_size;
+}
+
 #endif

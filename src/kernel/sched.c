@@ -333,6 +333,13 @@ static void poll_events(bool block)
 	}
 }
 
+static bool (*idle_poll)(bool idle);
+
+void sched_set_idle_poll(bool (*poll)(bool idle))
+{
+	idle_poll = poll;
+}
+
 void sched_stop(void)
 {
 	stopping = true;
@@ -346,6 +353,8 @@ void sched_run(void)
 		if (list_empty(&runq)) {
 			if (stopping)
 				break;
+			if (idle_poll && idle_poll(true))
+				continue;
 			poll_events(true);
 			continue;
 		}
@@ -366,6 +375,8 @@ void sched_run(void)
 			if (t->state == TASK_DEAD)
 				task_reap_stack(t);
 		}
+		if (idle_poll)
+			idle_poll(false);
 		poll_events(false);
 	}
 }

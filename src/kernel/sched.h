@@ -90,6 +90,12 @@ int kevent_mod(struct kevent *ev, uint32_t events);
  * thread calls fn(arg) in scheduler context. Thread-safe; never blocks. */
 void kevent_post(void (*fn)(void *), void *arg);
 
+/* A platform's poll of its running guest threads (the seccomp platform's shared-memory
+ * channels), called on every pass of the event loop. With idle set no task is runnable
+ * and the poll may spin for a bounded time before the kernel thread blocks in epoll.
+ * Returns true when it made a task runnable. */
+void sched_set_idle_poll(bool (*poll)(bool idle));
+
 /* Start the scheduler with the given first kernel task; returns when sched_stop() is
  * called and no tasks remain runnable. */
 void sched_run(void);

@@ -15,6 +15,9 @@
 
 
 
+/* The highest user address on x86-64 Linux, the limit for segment bases. */
+#define TASK_SIZE_MAX 0x7ffffffff000ULL
+
 char uts_nodename[65] = "vmlinux";
 char uts_domainname[65] = "(none)";
 
@@ -417,12 +420,12 @@ SYSCALL(arch_prctl)
 {
 	switch (a[0]) {
 	case 0x1002: /* ARCH_SET_FS */
-		if (a[1] >= USER_TOP)
+		if (a[1] >= TASK_SIZE_MAX)
 			return -EPERM;
 		current->regs.fs_base = a[1];
 		return 0;
 	case 0x1001: /* ARCH_SET_GS */
-		if (a[1] >= USER_TOP)
+		if (a[1] >= TASK_SIZE_MAX)
 			return -EPERM;
 		current->regs.gs_base = a[1];
 		return 0;

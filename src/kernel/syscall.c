@@ -32,6 +32,14 @@ CORE_SYSCALLS(DECLARE)
 #include "fs/fs_syscalls.h"
 FS_SYSCALLS(DECLARE)
 #endif
+#if __has_include("net/net.h")
+#include "net/net.h"
+#endif
+/* Extended attributes (fs/xattr.c). */
+#define XATTR_SYSCALLS(X)                                                                          \
+	X(getxattr) X(lgetxattr) X(fgetxattr) X(setxattr) X(lsetxattr) X(fsetxattr) X(listxattr)   \
+	X(llistxattr) X(flistxattr) X(removexattr) X(lremovexattr) X(fremovexattr)
+XATTR_SYSCALLS(DECLARE)
 
 #define ENTRY(n) [__NR_##n] = sys_##n,
 const syscall_fn syscall_table[NR_SYSCALLS] = {
@@ -39,6 +47,10 @@ const syscall_fn syscall_table[NR_SYSCALLS] = {
 #ifdef FS_SYSCALLS
 	FS_SYSCALLS(ENTRY)
 #endif
+#ifdef NET_SYSCALLS
+	NET_SYSCALLS(ENTRY)
+#endif
+	XATTR_SYSCALLS(ENTRY)
 };
 
 bool syscall_trace;
@@ -86,7 +98,7 @@ void guest_loop(void *unused)
 			t->sys_nr = -1;
 			break;
 		case UEV_GONE:
-			t->ut = NULL;
+			/* do_exit releases (kills and reaps) what is left of the host side. */
 			do_exit(SIGKILL, true);
 		}
 	}

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "kernel.h"
 #include "task.h"
+#include "mm.h"
 #include <limits.h>
 #include <unistd.h>
 
@@ -68,7 +69,7 @@ int copy_from_user(void *dst, uaddr_t src, size_t n)
 {
 	if (!n)
 		return 0;
-	if (src + n < src || src + n > USER_TOP)
+	if (!guest_range_ok(src, n))
 		return -EFAULT;
 	return platform->read(current->ut, dst, src, n);
 }
@@ -77,7 +78,7 @@ int copy_to_user(uaddr_t dst, const void *src, size_t n)
 {
 	if (!n)
 		return 0;
-	if (dst + n < dst || dst + n > USER_TOP)
+	if (!guest_range_ok(dst, n))
 		return -EFAULT;
 	return platform->write(current->ut, dst, src, n);
 }

@@ -9,6 +9,7 @@
  * them. Stops are collected by one SIGCHLD signalfd in the kernel's event loop. */
 #define _GNU_SOURCE
 #include "ptrace.h"
+#include "mem.h"
 #include "../kernel/sched.h"
 #include <elf.h>
 #include <fcntl.h>
@@ -377,34 +378,14 @@ int ptrace_plat_madvise(struct uthread *t, uaddr_t addr, size_t len, int advice)
 	return (int)inject(t, SYS_madvise, addr, len, advice, 0, 0, 0, NULL);
 }
 
-/* /proc/<pid>/mem writes through read-only mappings (as a debugger does), which
- * process_vm_writev refuses; used as the fallback for text that is being loaded. */
-static int mem_rw(struct uthread *t, void *buf, uaddr_t addr, size_t n, bool write)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
-	int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
-		return -EFAULT;
-	ssize_t r = write ? pwrite(fd, buf, n, addr) : pread(fd, buf, n, addr);
-	close(fd);
-	return r == (ssize_t)n ? 0 : -EFAULT;
-}
-
 int ptrace_plat_read(struct uthread *t, void *dst, uaddr_t src, size_t n)
 {
-	struct iovec l = {dst, n}, r = {(void *)src, n};
-	if (process_vm_readv(t->pid, &l, 1, &r, 1, 0) == (ssize_t)n)
-		return 0;
-	return mem_rw(t, dst, src, n, false);
+	return skas_mem_read(t->pid, dst, src, n);
 }
 
 int ptrace_plat_write(struct uthread *t, uaddr_t dst, const void *src, size_t n)
 {
-	struct iovec l = {(void *)src, n}, r = {(void *)dst, n};
-	if (process_vm_writev(t->pid, &l, 1, &r, 1, 0) == (ssize_t)n)
-		return 0;
-	return mem_rw(t, (void *)src, dst, n, true);
+	return skas_mem_write(t->pid, dst, src, n);
 }
 
 void ptrace_plat_interrupt(struct uthread *t)
@@ -485,9 +466,3 @@ const struct platform skas_ptrace_platform = {
 	.run = sysemu_run,
 };
 
-/* Until the seccomp fast path lands, mode=skas runs on PTRACE_SYSEMU as well. */
-const struct platform skas_platform = {
-	.name = "skas",
-	PTRACE_PLATFORM_OPS,
-	.run = sysemu_run,
-};

@@ -76,18 +76,18 @@ static struct ext_sb *ES(struct super_block *sb)
 	return sb->priv;
 }
 
-static ext2_filsys lock_fs(struct super_block *sb)
+ext2_filsys lock_fs(struct super_block *sb)
 {
 	kmutex_lock(&ES(sb)->lock);
 	return ES(sb)->fs;
 }
 
-static void unlock_fs(struct super_block *sb)
+void unlock_fs(struct super_block *sb)
 {
 	kmutex_unlock(&ES(sb)->lock);
 }
 
-static bool is_ro(struct super_block *sb)
+bool is_ro(struct super_block *sb)
 {
 	return sb->flags & MS_RDONLY;
 }
@@ -1599,6 +1599,15 @@ static int ext_mount(const struct fs_type *type, const char *source, unsigned lo
 	return 0;
 }
 
+int ext_sb_errno(struct super_block *sb, errcode_t e, ext2_ino_t ino)
+{
+	return ext_errno(ES(sb), e, ino);
+}
+
+#define EXT_XATTR_OPS                                                                              \
+	.getxattr = ext_getxattr, .setxattr = ext_setxattr, .listxattr = ext_listxattr,           \
+	.removexattr = ext_removexattr
+
 static const struct inode_ops ext_dir_iops = {
 	.lookup = ext_lookup,
 	.create = ext_create,
@@ -1609,21 +1618,25 @@ static const struct inode_ops ext_dir_iops = {
 	.rmdir = ext_rmdir,
 	.rename = ext_rename,
 	.setattr = ext_setattr,
+	EXT_XATTR_OPS,
 };
 
 static const struct inode_ops ext_file_iops = {
 	.setattr = ext_setattr,
 	.readpage = ext_readpage,
 	.writepage = ext_writepage,
+	EXT_XATTR_OPS,
 };
 
 static const struct inode_ops ext_link_iops = {
 	.readlink = ext_readlink,
 	.setattr = ext_setattr,
+	EXT_XATTR_OPS,
 };
 
 static const struct inode_ops ext_special_iops = {
 	.setattr = ext_setattr,
+	EXT_XATTR_OPS,
 };
 
 static const struct file_ops ext_file_fops = {

@@ -285,6 +285,8 @@ int file_path(struct file *f, char *buf, size_t size)
 	int n;
 	if (is_pipe_file(f) && f->inode->sb == &anon_sb)
 		return snprintf(buf, size, "pipe:[%llu]", (unsigned long long)f->inode->ino);
+	if (f->inode && f->inode->sb == &anon_sb && S_ISSOCK(f->inode->mode))
+		return snprintf(buf, size, "socket:[%llu]", (unsigned long long)f->inode->ino);
 	if (!f->path.dentry) {
 		if (f->inode && f->inode->sb == &anon_sb && f->inode->priv)
 			n = snprintf(buf, size, "anon_inode:[%s]", (const char *)f->inode->priv);

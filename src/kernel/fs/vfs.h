@@ -61,6 +61,24 @@ struct inode_ops {
 	 * holes) or write the first len bytes of one page back to storage. */
 	int (*readpage)(struct inode *inode, uint64_t index, void *page);
 	int (*writepage)(struct inode *inode, uint64_t index, const void *page, size_t len);
+
+	/* Extended attributes (optional: without them the syscalls give -EOPNOTSUPP for
+	 * get, set and remove and an empty list, as Linux does for a filesystem without
+	 * xattr support). Names are whole ("user.foo", "system.posix_acl_access"), 1 to
+	 * XATTR_NAME_MAX bytes; the VFS (xattr.c) has checked permissions, the name space
+	 * rules and the size limits. It updates ctime after a successful set or remove.
+	 * getxattr: the value's length, copied into value if it fits in size (size 0 asks
+	 * only for the length); -ERANGE if it does not fit, -ENODATA if there is no such
+	 * attribute, -EOPNOTSUPP for a name space the filesystem does not keep. */
+	ssize_t (*getxattr)(struct inode *inode, const char *name, void *value, size_t size);
+	/* flags: XATTR_CREATE (-EEXIST if it exists), XATTR_REPLACE (-ENODATA if not). */
+	int (*setxattr)(struct inode *inode, const char *name, const void *value, size_t size,
+			int flags);
+	/* The names, each NUL-terminated, one after the other: the total length, as for
+	 * getxattr (size 0: only the length; -ERANGE if it does not fit). */
+	ssize_t (*listxattr)(struct inode *inode, char *list, size_t size);
+	/* -ENODATA if there is no such attribute. */
+	int (*removexattr)(struct inode *inode, const char *name);
 };
 
 /* Directory iteration: the filesystem calls emit() for each entry from ctx->pos on,
