@@ -182,16 +182,19 @@ static int setup_stack(struct strv *argv, struct strv *envp, const char *execfn,
 		       struct image *im, struct image *interp, uaddr_t *sp_out)
 {
 	struct mm *mm = current->mm;
-	uint64_t stack_size = MIN(current->proc->rlim[RLIMIT_STACK].rlim_cur, 64ull << 20);
-	stack_size = MAX(stack_size, 128ull << 10);
+	/* The stack starts small (room for the arguments and a little more) and grows on
+	 * demand up to RLIMIT_STACK; mmap space starts below its largest extent. */
+	uint64_t stack_max = MIN(current->proc->rlim[RLIMIT_STACK].rlim_cur, 1ull << 30);
+	stack_max = MAX(stack_max, 128ull << 10);
+	uint64_t stack_size = ROUND_UP(argv->bytes + envp->bytes + (argv->n + envp->n) * 8 +
+					       PAGE_SIZE, PAGE_SIZE) + STACK_INITIAL;
 	uaddr_t top = task_size - PAGE_SIZE;
 	long r = do_mmap(top - stack_size, stack_size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN | MAP_NORESERVE,
-			 NULL, 0);
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0);
 	if (r < 0)
 		return (int)r;
 	mm->start_stack = top;
-	mm->mmap_base = top - stack_size - STACK_GUARD;
+	mm->mmap_base = top - MAX(stack_max, stack_size) - STACK_GUARD;
 
 	uaddr_t sp = top;
 	uint64_t zero = 0;

@@ -368,6 +368,8 @@ int main(int argc, char **argv)
 	struct plat_layout lay;
 	platform->layout(&lay);
 	task_size = lay.task_size;
+	/* As Linux's threads-max: a task per 128 KiB of memory, within sane bounds. */
+	max_tasks = (int)MIN(MAX(mem_total_bytes / (128 * 1024), 128), 8192);
 
 	sigset_t hs;
 	sigemptyset(&hs);

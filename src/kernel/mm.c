@@ -53,6 +53,22 @@ static void vma_free(struct vma *v)
 	free(v);
 }
 
+static uint64_t mm_accounted(struct mm *mm)
+{
+	uint64_t n = 0;
+	list_for_each(it, &mm->vmas) {
+		struct vma *v = list_entry(it, struct vma, link);
+		if (v->flags & VM_ACCOUNT)
+			n += v->end - v->start;
+	}
+	return n;
+}
+
+bool mm_can_copy(struct mm *mm)
+{
+	return committed + mm_accounted(mm) <= mem_total_bytes;
+}
+
 struct mm *mm_copy(struct mm *old)
 {
 	struct mm *mm = mm_new();
@@ -121,7 +137,42 @@ uint64_t mm_rss_pages(struct mm *mm)
 
 bool mm_grow_stack(struct mm *mm, uaddr_t addr)
 {
-	return false; /* stacks are mapped at their full rlimit size, the host backs them lazily */
+	if (!mm || !addr || addr >= task_size)
+		return false;
+	/* The stack area just above addr, if any. */
+	struct vma *stack = NULL;
+	list_for_each(it, &mm->vmas) {
+		struct vma *v = list_entry(it, struct vma, link);
+		if (v->start > addr) {
+			if (v->flags & MAP_GROWSDOWN)
+				stack = v;
+			break;
+		}
+		if (addr < v->end)
+			return false; /* mapped: a real protection fault */
+	}
+	if (!stack)
+		return false;
+	uint64_t limit = MIN(current->proc->rlim[RLIMIT_STACK].rlim_cur, 1ull << 30);
+	uaddr_t start = ROUND_DOWN(addr, PAGE_SIZE);
+	/* Grow in steps, so a deep recursion does not fault on every page. */
+	start = start > 64 * 1024 ? MIN(start, ROUND_DOWN(stack->start - 64 * 1024, PAGE_SIZE)) : start;
+	if (stack->end - start > limit)
+		start = stack->end - limit;
+	if (start > addr || start >= stack->start)
+		return false;
+	/* Keep a gap of a page below the stack and any other area. */
+	struct list *prev = stack->link.prev;
+	if (prev != &mm->vmas && list_entry(prev, struct vma, link)->end + PAGE_SIZE > start)
+		return false;
+	uint64_t grow = stack->start - start;
+	if (committed + grow > mem_total_bytes)
+		return false;
+	if (platform->mmap(current->ut, start, grow, stack->prot, MAP_PRIVATE, -1, 0) < 0)
+		return false;
+	committed += grow;
+	stack->start = start;
+	return true;
 }
 
 static bool range_free(struct mm *mm, uaddr_t start, uaddr_t end)
@@ -261,8 +312,9 @@ long do_mmap(uaddr_t addr, size_t len, int prot, int flags, struct file *file, u
 		if (!addr)
 			return -ENOMEM;
 	}
-	bool account = !(flags & (MAP_NORESERVE | MAP_GROWSDOWN)) &&
-		       ((prot & PROT_WRITE) || !file) && !(file && (flags & MAP_SHARED));
+	/* Strict accounting, as Linux's overcommit mode 2: every private writable page and
+	 * all anonymous memory counts, MAP_NORESERVE or not. */
+	bool account = ((prot & PROT_WRITE) || !file) && !(file && (flags & MAP_SHARED));
 	if (account && committed + len > mem_total_bytes)
 		return -ENOMEM;
 	if (flags & MAP_FIXED_NOREPLACE && !range_free(mm, addr, addr + len))
@@ -326,14 +378,32 @@ int do_mprotect(uaddr_t addr, size_t len, int prot)
 			return -ENOMEM;
 		a = v->end;
 	}
+	/* Private file pages made writable become the process's own memory: count them. */
+	uint64_t charge = 0;
+	if (prot & PROT_WRITE) {
+		list_for_each(it, &mm->vmas) {
+			struct vma *v = list_entry(it, struct vma, link);
+			if (v->end <= addr || v->start >= end || (v->flags & VM_ACCOUNT) ||
+			    (v->flags & MAP_SHARED))
+				continue;
+			charge += MIN(v->end, end) - MAX(v->start, addr);
+		}
+		if (committed + charge > mem_total_bytes)
+			return -ENOMEM;
+	}
 	int err = platform->mprotect(current->ut, addr, len, prot);
 	if (err)
 		return err;
 	vma_split_range(mm, addr, end);
 	list_for_each(it, &mm->vmas) {
 		struct vma *v = list_entry(it, struct vma, link);
-		if (v->start >= addr && v->end <= end)
+		if (v->start >= addr && v->end <= end) {
 			v->prot = prot;
+			if (charge && !(v->flags & VM_ACCOUNT) && !(v->flags & MAP_SHARED)) {
+				v->flags |= VM_ACCOUNT;
+				vma_account(v, 1);
+			}
+		}
 	}
 	return 0;
 }

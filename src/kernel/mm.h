@@ -9,6 +9,8 @@ struct mm *mm_new(void);
 /* A copy of the map for a forked child (the platform copies the pages). */
 struct mm *mm_copy(struct mm *mm);
 void mm_put(struct mm *mm);
+/* Would a fork's copy of mm fit in mem=? */
+bool mm_can_copy(struct mm *mm);
 
 /* Map into the current address space. addr is a hint unless MAP_FIXED. file may be
  * NULL (anonymous). Returns the address or a negative errno. */
@@ -19,8 +21,11 @@ int do_mprotect(uaddr_t addr, size_t len, int prot);
 uaddr_t mm_find_free(struct mm *mm, size_t len);
 /* Does [addr, addr+len) lie inside mapped areas? */
 struct vma *find_vma(struct mm *mm, uaddr_t addr);
-/* A fault at addr just below a stack area grows it; true if it did. */
+/* A fault at addr just below a stack area grows it (up to RLIMIT_STACK); true if it
+ * did. The kernel also calls it before writing a signal frame. */
 bool mm_grow_stack(struct mm *mm, uaddr_t addr);
+/* The initial size of a stack area; it grows on demand. */
+#define STACK_INITIAL (256 * 1024)
 
 extern uaddr_t task_size;
 

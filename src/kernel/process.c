@@ -14,6 +14,8 @@ static pid_t last_pid;
 static struct list all_processes = LIST_INIT(all_processes);
 struct process *init_process;
 int nr_processes;
+int nr_tasks;
+int max_tasks = 4096;
 uint64_t kernel_nr_forks;
 void (*init_exit_hook)(int status);
 
@@ -56,6 +58,7 @@ static struct task *task_alloc(struct process *p, pid_t tid)
 	list_add_tail(&t->thread_link, &p->threads);
 	p->nthreads++;
 	tid_table[tid] = t;
+	nr_tasks++;
 	snprintf(t->name, sizeof(t->name), "%s", p->comm);
 	return t;
 }
@@ -119,8 +122,14 @@ static long do_clone(uint64_t flags, uaddr_t newsp, uaddr_t ptid, uaddr_t ctid, 
 		return -EINVAL;
 	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
 		return -EINVAL;
-	if (!(flags & CLONE_THREAD) && nr_processes >= (int)pp->rlim[RLIMIT_NPROC].rlim_cur)
+	/* Every guest task is a host task: a kernel-wide limit bounds them whatever the
+	 * guest's root does to its rlimits (Linux's threads-max). */
+	if (nr_tasks >= max_tasks)
 		return -EAGAIN;
+	if (pp->cred.euid != 0 && nr_tasks >= (int)MIN(pp->rlim[RLIMIT_NPROC].rlim_cur, INT32_MAX))
+		return -EAGAIN;
+	if (!(flags & CLONE_VM) && !mm_can_copy(parent->mm))
+		return -ENOMEM;
 	pid_t tid = alloc_pid();
 	if (tid < 0)
 		return tid;
@@ -356,6 +365,7 @@ void do_exit(int status, bool group)
 	t->fs = NULL;
 	list_del(&t->thread_link);
 	tid_table[t->tid] = NULL;
+	nr_tasks--;
 	if (--p->nthreads == 0)
 		process_exit(p, status);
 	sched_exit();

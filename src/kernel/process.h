@@ -24,6 +24,8 @@ static inline struct creds *cur_cred(void)
 	return &current->proc->cred;
 }
 extern int nr_processes;
+/* Live guest tasks (threads) and the kernel-wide limit on them (threads-max). */
+extern int nr_tasks, max_tasks;
 void vfork_release(struct task *t);
 /* Futexes (futex.c): wake waiters on a guest address of an address space. */
 int futex_wake_addr(struct mm *mm, uaddr_t addr, int n);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "signal.h"
 #include "process.h"
+#include "mm.h"
 #include "syscalls.h"
 #include <signal.h>
 #include <sys/wait.h>
@@ -265,6 +266,7 @@ static int setup_frame(struct task *t, int sig, struct k_sigaction *ka,
 	uaddr_t fpaddr = sp;
 	sp -= sizeof(struct rt_sigframe);
 	sp = ((sp + 8) & ~15ULL) - 8; /* as after a call: rsp+8 is 16-byte aligned */
+	mm_grow_stack(t->mm, sp); /* the frame may reach below the stack's current extent */
 
 	struct ufpregs fp;
 	platform->get_fpregs(t->ut, &fp);

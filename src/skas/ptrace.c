@@ -184,7 +184,13 @@ static long inject(struct uthread *t, long nr, long a1, long a2, long a3, long a
 			return -ESRCH;
 		if (WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0)
 			break; /* the int3 after the syscall */
-		int ev = st >> 16;
+		int ev = st >> 16, sig = WSTOPSIG(st);
+		if (!ev && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)) {
+			/* The stub itself faulted: its address space cannot be trusted any
+			 * more. Kill it; the guest thread's next run reports it gone. */
+			kill(t->pid, SIGKILL);
+			return -EFAULT;
+		}
 		if (child && (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_CLONE ||
 			      ev == PTRACE_EVENT_VFORK)) {
 			unsigned long msg;
@@ -416,6 +422,14 @@ int ptrace_resume_wait(struct uthread *t, int request, const struct uregs *regs,
 	return 0;
 }
 
+bool ptrace_compat_syscall(struct uthread *t)
+{
+	struct __ptrace_syscall_info info;
+	long n = ptrace(PTRACE_GET_SYSCALL_INFO, t->pid, sizeof(info), &info);
+	/* AUDIT_ARCH_X86_64; anything else (i386 entries) is refused. */
+	return n > 0 && info.arch != 0xc000003eu;
+}
+
 int ptrace_decode_stop(struct uthread *t, int st, struct uregs *regs, struct uevent *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -427,6 +441,13 @@ int ptrace_decode_stop(struct uthread *t, int st, struct uregs *regs, struct uev
 	int sig = WSTOPSIG(st);
 	if (sig == (SIGTRAP | 0x80)) {
 		ev->kind = UEV_SYSCALL;
+		if (ptrace_compat_syscall(t)) {
+			/* int 0x80 / sysenter: no 32-bit ABI here; the CPU raises #GP on Linux
+			 * without ia32 emulation, and the guest gets SIGSEGV. */
+			ev->kind = UEV_FAULT;
+			ev->signo = SIGSEGV;
+			ev->code = SI_KERNEL;
+		}
 		return 0;
 	}
 	if ((st >> 16) != 0) {

@@ -36,6 +36,8 @@ int ptrace_resume_wait(struct uthread *t, int request, const struct uregs *regs,
 /* Turn a stop status into an event; regs are read back into *regs. */
 int ptrace_decode_stop(struct uthread *t, int status, struct uregs *regs, struct uevent *ev);
 int ptrace_getregs(struct uthread *t, struct uregs *regs);
+/* At a syscall stop: did the thread enter through a 32-bit gate (int 0x80, sysenter)? */
+bool ptrace_compat_syscall(struct uthread *t);
 int ptrace_setregs(struct uthread *t, const struct uregs *regs);
 
 /* The operations both ptrace platforms share; each adds its own .run. */

@@ -7,6 +7,9 @@
 #include "../skas/ptrace.h"
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define I386_NR_getpid 20
 
 static int tt_run(struct uthread *t, struct uregs *regs, struct uevent *ev)
 {
@@ -14,11 +17,15 @@ static int tt_run(struct uthread *t, struct uregs *regs, struct uevent *ev)
 	if (ptrace_resume_wait(t, PTRACE_SYSCALL, regs, &st))
 		goto gone;
 	ptrace_decode_stop(t, st, regs, ev);
-	if (ev->kind != UEV_SYSCALL)
+	bool entry_stop = WIFSTOPPED(st) && WSTOPSIG(st) == (SIGTRAP | 0x80);
+	if (!entry_stop)
 		return 0;
-	/* Entry stop: keep the call, run getpid instead, and wait for its exit stop. */
+	/* Entry stop: keep the call, run getpid instead, and wait for its exit stop. A
+	 * 32-bit entry (int 0x80) is looked up in the i386 table, whose getpid is 20:
+	 * nullify it with that number (64-bit 39 there is mkdir). */
+	bool compat = ev->kind == UEV_FAULT;
 	struct uregs entry = *regs;
-	regs->orig_rax = SYS_getpid;
+	regs->orig_rax = compat ? I386_NR_getpid : SYS_getpid;
 	if (ptrace_resume_wait(t, PTRACE_SYSCALL, regs, &st))
 		goto gone;
 	struct uevent exit_ev;

@@ -17,10 +17,25 @@ struct pipe {
 	struct inode *fifo;
 };
 
+/* Pipe buffers are host memory of the kernel: bound their total as Linux's
+ * pipe-user-pages-soft/hard do. Past the soft limit new pipes get one page; past the
+ * hard limit (a quarter of mem=) no pipe can be made. */
+static uint64_t pipe_bytes;
+
+static uint64_t pipe_soft_limit(void)
+{
+	return mem_total_bytes / 16;
+}
+
+static bool pipe_over_hard_limit(void)
+{
+	return pipe_bytes + PAGE_SIZE > mem_total_bytes / 4;
+}
+
 static struct pipe *pipe_new(void)
 {
 	struct pipe *p = xzalloc(sizeof(*p));
-	p->size = PIPE_DEF_SIZE;
+	p->size = pipe_bytes + PIPE_DEF_SIZE > pipe_soft_limit() ? PAGE_SIZE : PIPE_DEF_SIZE;
 	waitq_init(&p->rd_wait);
 	waitq_init(&p->wr_wait);
 	return p;
@@ -32,6 +47,8 @@ static void pipe_free_if_unused(struct pipe *p)
 		return;
 	if (p->fifo)
 		p->fifo->pipe = NULL;
+	if (p->buf)
+		pipe_bytes -= p->size;
 	free(p->buf);
 	free(p);
 }
@@ -77,8 +94,10 @@ static ssize_t pipe_write(struct file *f, const void *buf, size_t n, loff_t *pos
 	size_t done = 0;
 	if (!n)
 		return 0;
-	if (!p->buf)
+	if (!p->buf) {
 		p->buf = xmalloc(p->size);
+		pipe_bytes += p->size;
+	}
 	for (;;) {
 		if (!p->readers) {
 			send_signal_task(current, SIGPIPE, NULL);
@@ -163,7 +182,10 @@ long pipe_fcntl(struct file *f, int cmd, unsigned long arg)
 		return -EPERM;
 	if (n < p->len)
 		return -EBUSY;
+	if (n > p->size && pipe_bytes + (n - p->size) > pipe_soft_limit())
+		return -EPERM;
 	if (p->buf) {
+		pipe_bytes += n - p->size;
 		char *nb = xmalloc(n);
 		size_t first = MIN(p->len, p->size - p->head);
 		memcpy(nb, p->buf + p->head, first);
@@ -195,6 +217,8 @@ bool is_pipe_file(const struct file *f)
 int pipe_create(struct file **rd, struct file **wr)
 {
 	static struct mount *pipe_mnt;
+	if (pipe_over_hard_limit())
+		return -ENFILE;
 	if (!pipe_mnt)
 		pipe_mnt = mnt_internal(&anon_sb, "pipefs");
 	struct inode *i = new_inode(&anon_sb, S_IFIFO | 0600);
@@ -221,7 +245,9 @@ SYSCALL(pipe2)
 	if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
 		return -EINVAL;
 	struct file *rd, *wr;
-	pipe_create(&rd, &wr);
+	int err = pipe_create(&rd, &wr);
+	if (err)
+		return err;
 	rd->flags |= flags & O_NONBLOCK;
 	wr->flags |= flags & O_NONBLOCK;
 	int fds[2] = {fd_install(rd, flags), -1};

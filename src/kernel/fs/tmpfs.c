@@ -56,9 +56,12 @@ static uint64_t pages_of(uint64_t bytes)
 
 static uint64_t tmpfs_max_pages(struct tmpfs_sb *ts)
 {
+	/* tmpfs pages are the kernel's host memory and there is no swap: never more than
+	 * mem=, whatever size= says. */
+	uint64_t max = mem_total_bytes / PAGE_SIZE;
 	if (ts->size_pct)
-		return mem_total_bytes / PAGE_SIZE * ts->size_pct / 100;
-	return pages_of(ts->size);
+		return max * MIN(ts->size_pct, 100) / 100;
+	return MIN(pages_of(ts->size), max);
 }
 
 /* Set how many pages the file is charged for (st_blocks and the statfs count). */
