@@ -130,6 +130,9 @@ struct uthread {
 	struct list wlink; /* threads the poll watches */
 	bool watched;
 	bool in_guest, intr_sent;
+	struct ktimer intr_timer;
+	bool in_kernel; /* its event is being handled: the stub waits for the reply */
+	struct list klink; /* on in_kernel_list */
 	bool gone;  /* the host process died and is reaped */
 	bool dying; /* released: killed, reaped when its pidfd says so */
 	int exit_code, exit_status; /* how: siginfo si_code (CLD_*) and si_status */
@@ -139,6 +142,7 @@ static int stub_fd = -1;
 static struct list uthreads = LIST_INIT(uthreads);
 static struct list watched = LIST_INIT(watched);
 static struct list dying = LIST_INIT(dying);
+static struct list in_kernel_list = LIST_INIT(in_kernel_list);
 static bool kernel_asleep;
 static uaddr_t host_vdso;
 static uint64_t stub_spin_tsc;
@@ -401,9 +405,31 @@ static bool scan_watched(void)
 
 static void listener_event(struct kevent *ev, uint32_t revents);
 
+static void set_in_kernel(struct uthread *t, bool on)
+{
+	if (on && !t->in_kernel)
+		list_add_tail(&t->klink, &in_kernel_list);
+	else if (!on && t->in_kernel)
+		list_del(&t->klink);
+	t->in_kernel = on;
+}
+
+/* A thread whose syscall is being handled, whose task is not waiting for its stub: the
+ * task sleeps (a pipe, a child, the disk), so the stub's spinning would only take a CPU
+ * from others. Tell it to sleep. */
+static void stop_spinners(void)
+{
+	list_for_each(it, &in_kernel_list) {
+		struct uthread *t = list_entry(it, struct uthread, klink);
+		if (!t->watched && !__atomic_load_n(&t->c->spin_stop, __ATOMIC_RELAXED))
+			__atomic_store_n(&t->c->spin_stop, 1, __ATOMIC_RELAXED);
+	}
+}
+
 /* The scheduler's poll (sched_set_idle_poll). */
 static bool seccomp_poll(bool idle)
 {
+	stop_spinners();
 	if (kernel_asleep) {
 		kernel_asleep = false;
 		list_for_each(it, &watched)
@@ -484,6 +510,7 @@ static void send_cmd(struct uthread *t, uint32_t cmd)
 {
 	struct skas_chan *c = t->c;
 	c->cmd = cmd;
+	c->spin_stop = 0;
 	__atomic_add_fetch(&c->cmd_seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&c->stub_sleeping, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &c->cmd_seq, FUTEX_WAKE, 1, NULL, NULL, 0);
@@ -564,6 +591,8 @@ static void ut_teardown(struct uthread *t, bool wait)
 		t->gone = true;
 	}
 	unwatch(t);
+	set_in_kernel(t, false);
+	ktimer_cancel(&t->intr_timer);
 	if (t->c) {
 		munmap(t->c, SKAS_CHAN_SIZE);
 		t->c = NULL;
@@ -613,6 +642,7 @@ static struct uthread *ut_new(pid_t pid, int pidfd, struct skas_chan *c, int slo
 	as->used[slot] = 1;
 	waitq_init(&t->wq);
 	list_init(&t->wlink);
+	list_init(&t->klink);
 	list_add_tail(&t->link, &uthreads);
 	t->pidev.fd = pidfd;
 	t->pidev.events = EPOLLIN;
@@ -735,12 +765,15 @@ static bool stub_layout_ok(void)
 	return false;
 }
 
+/* TSC ticks per microsecond, over a short busy wait (a spin budget needs no more). */
 static uint64_t calibrate_tsc(void)
 {
-	uint64_t t0 = now_ns(), c0 = __rdtsc();
-	struct timespec ts = {0, 2000000};
-	nanosleep(&ts, NULL);
-	uint64_t t1 = now_ns(), c1 = __rdtsc();
+	uint64_t t0 = now_ns(), c0 = __rdtsc(), t1, c1;
+	do {
+		_mm_pause();
+		t1 = now_ns();
+		c1 = __rdtsc();
+	} while (t1 - t0 < 100000);
 	if (t1 <= t0 || c1 <= c0)
 		return 3000; /* ticks per microsecond, a guess */
 	return (c1 - c0) * 1000 / (t1 - t0);
@@ -748,7 +781,10 @@ static uint64_t calibrate_tsc(void)
 
 /* A process in its own user, mount, network, IPC and UTS namespaces, for new address
  * spaces to join (setns through its pidfd is cheap; creating a network namespace per
- * exec is not). None when the host refuses. */
+ * exec is not). None when the host refuses. Started at init; the first spawn collects
+ * its answer (ns_holder_wait), so boot does not wait for the namespaces. */
+static int ns_pipe = -1;
+
 static void ns_holder_start(void)
 {
 	int p[2];
@@ -773,13 +809,24 @@ static void ns_holder_start(void)
 			pause();
 	}
 	close(p[1]);
-	char ok = 0;
-	if (pid < 0 || read(p[0], &ok, 1) != 1)
-		ok = 0;
-	close(p[0]);
-	if (pid < 0)
+	if (pid < 0) {
+		close(p[0]);
 		return;
+	}
 	ns_pid = pid;
+	ns_pipe = p[0];
+}
+
+static void ns_holder_wait(void)
+{
+	if (ns_pipe < 0)
+		return;
+	char ok = 0;
+	if (read(ns_pipe, &ok, 1) != 1)
+		ok = 0;
+	close(ns_pipe);
+	ns_pipe = -1;
+	pid_t pid = ns_pid;
 	if (ok)
 		ns_pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (ns_pidfd < 0) {
@@ -827,6 +874,10 @@ static void sc_shutdown(void)
 		list_del(&t->link);
 		free(t);
 	}
+	if (ns_pipe >= 0) {
+		close(ns_pipe);
+		ns_pipe = -1;
+	}
 	if (ns_pid > 0) {
 		kill(ns_pid, SIGKILL);
 		waitpid(ns_pid, NULL, 0);
@@ -847,7 +898,7 @@ static void sc_layout(struct plat_layout *l)
 
 /* In the child of spawn's fork, up to the exec of the stub: async-signal-safe calls
  * only (the kernel process may have threads). */
-__attribute__((noreturn)) static void exec_stub(int cfd, pid_t parent)
+__attribute__((noreturn, no_sanitize_address)) static void exec_stub(int cfd, pid_t parent)
 {
 	sigset_t all;
 	sigfillset(&all);
@@ -893,7 +944,7 @@ static int spawn_wait_ready(struct uthread *t)
 	return 0;
 }
 
-static int spawn_child(void *arg)
+__attribute__((no_sanitize_address)) static int spawn_child(void *arg)
 {
 	struct spawn_args *a = arg;
 	exec_stub(a->cfd, a->parent);
@@ -901,6 +952,7 @@ static int spawn_child(void *arg)
 
 static int sc_spawn(struct uthread **out)
 {
+	ns_holder_wait();
 	int cfd;
 	struct skas_chan *c = chan_new(&cfd);
 	if (!c)
@@ -1136,6 +1188,33 @@ static int sc_write(struct uthread *t, uaddr_t dst, const void *src, size_t n)
 	return skas_mem_write(t->pid, dst, src, n);
 }
 
+/* The host lets its uretprobe and uprobe syscalls (335, 336) through every seccomp
+ * filter; made from anywhere but a uprobe trampoline they fail and raise SIGILL
+ * (SI_KERNEL) right after the syscall instruction. The guest asked for a syscall the
+ * kernel does not have: report it as one (it gets -ENOSYS), as a ptrace stop would. */
+static bool uprobe_syscall(struct uthread *t, struct uevent *ev, struct uregs *regs)
+{
+	uint8_t insn[2];
+	if (ev->signo != SIGILL || ev->code != 0x80 /* SI_KERNEL */ || regs->rip < 2 ||
+	    skas_mem_read(t->pid, insn, regs->rip - 2, 2) || insn[0] != 0x0f || insn[1] != 0x05)
+		return false;
+	regs->orig_rax = 335; /* the number is lost (rax is -1 now); both are unknown here */
+	regs->rax = (uint64_t)-ENOSYS;
+	return true;
+}
+
+/* A thread that does not answer the interrupt in time has broken its own stub (its
+ * channel unmapped, the interrupt signal blocked by a forged frame, ...): it is killed,
+ * and run() reports it gone, so the kernel is never stuck with it. */
+#define INTR_TIMEOUT_NS 500000000ULL
+
+static void intr_timeout(struct ktimer *kt)
+{
+	struct uthread *t = container_of(kt, struct uthread, intr_timer);
+	if (t->in_guest && t->intr_sent && !t->gone && t->pidfd >= 0 && !chan_ready(t))
+		syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+}
+
 static int sc_run(struct uthread *t, struct uregs *regs, struct uevent *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -1147,9 +1226,13 @@ static int sc_run(struct uthread *t, struct uregs *regs, struct uevent *ev)
 	memcpy(&c->regs, regs, sizeof(*regs));
 	t->intr_sent = false;
 	t->in_guest = true;
+	set_in_kernel(t, false);
 	send_cmd(t, SKAS_CMD_RESUME);
 	int err = chan_wait(t, 0, 0);
 	t->in_guest = false;
+	ktimer_cancel(&t->intr_timer);
+	if (!err)
+		set_in_kernel(t, true);
 	if (err) {
 		ev->kind = UEV_GONE;
 		ut_teardown(t, true);
@@ -1173,6 +1256,8 @@ static int sc_run(struct uthread *t, struct uregs *regs, struct uevent *ev)
 		if (ev->signo != SIGSEGV && ev->signo != SIGBUS && ev->signo != SIGILL &&
 		    ev->signo != SIGFPE && ev->signo != SIGTRAP)
 			ev->kind = UEV_INTERRUPT; /* forged */
+		else if (uprobe_syscall(t, ev, regs))
+			ev->kind = UEV_SYSCALL;
 		break;
 	default:
 		regs->orig_rax = (uint64_t)-1;
@@ -1187,6 +1272,8 @@ static void sc_interrupt(struct uthread *t)
 	if (t->in_guest && !t->intr_sent && !t->gone) {
 		t->intr_sent = true;
 		syscall(SYS_pidfd_send_signal, t->pidfd, SKAS_SIG_INTR, NULL, 0);
+		t->intr_timer.fn = intr_timeout;
+		ktimer_arm(&t->intr_timer, now_ns() + INTR_TIMEOUT_NS);
 	}
 }
 

@@ -88,6 +88,8 @@ struct skas_chan {
 	unsigned int kernel_sleeping; /* ring the doorbell after posting */
 	unsigned int cmd;             /* SKAS_CMD_* */
 	unsigned int fsgsbase;        /* rdfsbase/wrfsbase work here */
+	unsigned int spin_stop;       /* the reply will take long: sleep instead of spinning */
+	unsigned int pad2;
 	unsigned long long nr;
 	unsigned long long args[6];
 	/* Both: registers of the event, then of the resume. */

@@ -35,13 +35,13 @@ bool signal_pending(struct task *t)
 extern const char guest_start[], guest_end[], g_getppid[], g_args[], g_args_ret[], g_segv[], g_ud2[],
 	g_int3[], g_spin[], g_exit42[], g_fork[], g_fp[], g_stub_open[], g_stub_execve[],
 	g_stub_mmap[], g_stub_mprotect[], g_stub_clone[], g_stub_hello[], g_stub_doorbell[],
-	g_ptrace_stub[], g_write_stub[], g_forge_chan[], g_unmap_chan[], g_int80[];
+	g_ptrace_stub[], g_write_stub[], g_forge_chan[], g_unmap_chan[], g_int80[], g_mmap_chan[], g_uretprobe[];
 
 __asm__(".pushsection .rodata\n"
 	".globl guest_start, g_getppid, g_args, g_args_ret, g_segv, g_ud2, g_int3, g_spin\n"
 	".globl g_exit42, g_fork, g_fp, g_stub_open, g_stub_execve, g_stub_mmap\n"
 	".globl g_stub_mprotect, g_stub_clone, g_stub_hello, g_stub_doorbell, g_ptrace_stub\n"
-	".globl g_write_stub, g_forge_chan, g_unmap_chan, g_int80\n"
+	".globl g_write_stub, g_forge_chan, g_unmap_chan, g_int80, g_mmap_chan, g_uretprobe\n"
 	"guest_start:\n"
 
 	/* r12 getppid calls, each must return 4242; exit 0 (1 on a wrong result). */
@@ -232,6 +232,31 @@ __asm__(".pushsection .rodata\n"
 	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
 	"   jmp *%rcx\n"
 	"1: mov $110, %eax\n"
+	"   syscall\n"
+	"   jmp g_exit42\n"
+	/* Replace our own channel with anonymous memory, then make a syscall: the stub
+	 * posts into memory the kernel does not see, and waits forever. */
+	"g_mmap_chan:\n"
+	"   lea 1f(%rip), %rax\n"
+	"   push %rax\n"
+	"   mov $" STR(SKAS_SLOT_BASE) ", %rdi\n"
+	"   mov $" STR(SKAS_CHAN_SIZE) ", %esi\n"
+	"   mov $3, %edx\n"
+	"   mov $0x32, %r10d\n"
+	"   mov $-1, %r8\n"
+	"   xor %r9d, %r9d\n"
+	"   mov $9, %eax\n"
+	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+	"   jmp *%rcx\n"
+	"1: mov $110, %eax\n"
+	"   syscall\n"
+	"   jmp g_exit42\n"
+	/* The host's uretprobe syscall, which seccomp filters cannot stop. */
+	"g_uretprobe:\n"
+	"   mov $335, %eax\n"
+	"   syscall\n"
+	"   mov %rax, %rdi\n"
+	"   mov $502, %eax\n"
 	"   syscall\n"
 	"   jmp g_exit42\n"
 	"g_int80:\n"
@@ -738,6 +763,27 @@ static void test_hostile(void **state)
 	load(&g, ENTRY(g_forge_chan));
 	ev = step(&g);
 	assert_true(ev.kind == UEV_SYSCALL || ev.kind == UEV_INTERRUPT);
+	release(&g);
+
+	/* A guest that broke its own stub cannot outlive an interrupt (a signal, a kill). */
+	load(&g, ENTRY(g_mmap_chan));
+	to_interrupt = g.ut;
+	kthread_create("interrupter", interrupter, NULL);
+	uint64_t t0 = ktime_mono();
+	ev = step(&g);
+	assert_int_equal(ev.kind, UEV_GONE);
+	assert_true(ktime_mono() - t0 < 3000000000ULL);
+	release(&g);
+
+	/* uretprobe passes every seccomp filter; the guest still gets ENOSYS. */
+	load(&g, ENTRY(g_uretprobe));
+	ev = step(&g);
+	assert_int_equal(ev.kind, UEV_SYSCALL);
+	assert_int_equal(g.regs.orig_rax, 335);
+	g.regs.rax = (uint64_t)-ENOSYS;
+	ev = step(&g);
+	assert_int_equal(g.regs.orig_rax, 502);
+	assert_int_equal((long)g.regs.rdi, -ENOSYS);
 	release(&g);
 
 	assert_int_equal(children_settle(before), before);

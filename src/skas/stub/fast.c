@@ -276,7 +276,8 @@ static u32 wait_cmd(struct skas_chan *c, u32 seen, u64 budget)
 		v = __atomic_load_n(&c->cmd_seq, __ATOMIC_ACQUIRE);
 		if (v != seen)
 			return v;
-		if (rdtsc() - start > budget)
+		if (rdtsc() - start > budget ||
+		    __atomic_load_n(&c->spin_stop, __ATOMIC_RELAXED))
 			break;
 		cpu_relax();
 	}
