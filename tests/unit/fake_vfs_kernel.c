@@ -126,3 +126,6 @@ int pagecache_sync(struct super_block *sb)
 {
 	return 0;
 }
+
+/* The guest memory size (mem=), which bounds pipe buffers. */
+uint64_t mem_total_bytes = 256ull << 20;
