@@ -49,7 +49,9 @@ $(B)/src/skas/stub_blob.o: $(B)/stub.elf
 # Unit tests: tests/unit/test_X.c links with the sources listed in tests/unit/test_X.deps.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-$(B)/tests/%: tests/unit/%.c tests/unit/%.deps $(KOBJS)
+# A test is rebuilt when any source it lists changes.
+.SECONDEXPANSION:
+$(B)/tests/%: tests/unit/%.c tests/unit/%.deps $$(shell cat tests/unit/$$*.deps) $(KOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fsanitize=address,undefined -Isrc -o $@ $< \
 	      $(addprefix ,$(shell cat tests/unit/$*.deps)) $(LDLIBS) -lcmocka

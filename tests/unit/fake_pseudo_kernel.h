@@ -1,20 +1,16 @@
-/* A fake kernel for the synthetic filesystem tests (fake_pseudo_kernel.c): inodes as the
- * VFS keeps them (with a count of live ones), a flat page cache, a process table, block
- * devices and a clock that the tests set. */
+/* A fake kernel for the synthetic filesystem tests (fake_pseudo_kernel.c), on the common
+ * fake (fake_kernel.h): a flat page cache, memory counters the tests set, and process
+ * memory and open files as procfs reads them. Inodes, the registries and block devices
+ * are the real ones (fs/inode.c, fs/registry.c, blkdev.c). */
 #ifndef FAKE_PSEUDO_KERNEL_H
 #define FAKE_PSEUDO_KERNEL_H
 
+#include "fake_kernel.h"
 #include "kernel/blkdev.h"
 #include "kernel/fs/pseudofs.h"
-#include "kernel/task.h"
 
-#define FAKE_MAX_PROCS 8
-extern struct process *fake_procs[FAKE_MAX_PROCS]; /* what process_next() walks */
-extern int fake_live_inodes;                       /* new_inode() minus freed ones */
 extern uint64_t fake_committed, fake_cached, fake_dirty;
-extern uint64_t fake_mono_ns, fake_real_ns;
-extern struct blkdev *fake_blkdevs[4];
-/* A filesystem registered with register_filesystem(), by name. */
-const struct fs_type *fake_find_fs(const char *name);
+/* For block devices the tests register: any request aborts. */
+extern const struct blkdev_ops fake_noio_blk_ops;
 
 #endif

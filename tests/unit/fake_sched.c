@@ -1,14 +1,14 @@
-/* A fake scheduler for unit tests: see fake_sched.h. A single pretend task that
- * never switches, so a sleep simply runs the callbacks posted by other threads
- * until one of them wakes it. */
+/* Other host threads for unit tests: see fake_sched.h. The single pretend task never
+ * switches, so a sleep simply runs the callbacks posted by other threads until one of
+ * them wakes it (fake_kernel.c counts the wake-ups). */
 #include "fake_sched.h"
+#include "fake_kernel.h"
 
 #include <pthread.h>
 #include <time.h>
 
-static char the_task; /* never dereferenced: struct task stays opaque */
-struct task *const fake_task = (struct task *)&the_task;
-struct task *current = (struct task *)&the_task;
+static struct task the_task;
+struct task *const fake_task = &the_task;
 int fake_sched_watchdog = 10;
 
 struct posted {
@@ -20,8 +20,8 @@ struct posted {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static struct posted *head, **tail = &head;
-/* Set by any wake-up: with one task, whoever is woken is the sleeper. */
-static bool woken;
+/* The wake-ups seen so far: with one task, whoever is woken is the sleeper. */
+static int wakeups_seen;
 
 void kevent_post(void (*fn)(void *), void *arg)
 {
@@ -93,13 +93,13 @@ static bool wait_post(uint64_t deadline)
 	return got;
 }
 
-int sleep_on_many(struct waitq **wqs, int n, bool interruptible, uint64_t deadline)
+static int run_posted_until_woken(bool interruptible, uint64_t deadline)
 {
 	uint64_t limit = deadline ? deadline : now_ns() + fake_sched_watchdog * 1000000000ULL;
 
 	for (;;) {
-		if (woken) {
-			woken = false;
+		if (fake_wakeups != wakeups_seen) {
+			wakeups_seen = fake_wakeups;
 			return 0;
 		}
 		if (fake_sched_run_posted())
@@ -114,43 +114,13 @@ int sleep_on_many(struct waitq **wqs, int n, bool interruptible, uint64_t deadli
 	}
 }
 
-void waitq_init(struct waitq *wq)
-{
-	list_init(&wq->sleepers);
-}
-
-void wake_up(struct waitq *wq)
-{
-	woken = true;
-}
-
-void wake_task(struct task *t)
-{
-	woken = true;
-}
-
 void yield(void)
 {
 	fake_sched_run_posted();
 }
 
-void kmutex_init(struct kmutex *m)
+__attribute__((constructor)) static void become_the_task(void)
 {
-	m->owner = NULL;
-	waitq_init(&m->wq);
-}
-
-/* One task: a mutex is never contended; a second lock is a test bug. */
-void kmutex_lock(struct kmutex *m)
-{
-	if (m->owner) {
-		fprintf(stderr, "fake_sched: kmutex locked twice\n");
-		abort();
-	}
-	m->owner = fake_task;
-}
-
-void kmutex_unlock(struct kmutex *m)
-{
-	m->owner = NULL;
+	current = fake_task;
+	fake_sleep_hook = run_posted_until_woken;
 }

@@ -1,6 +1,7 @@
-/* A fake of the kernel scheduler (sched.h) for unit tests: one pretend task, the
- * test's own thread. Sleeping runs what other host threads kevent_post()ed until
- * something wakes the task. Link tests/unit/fake_sched.c instead of the scheduler. */
+/* Other host threads for unit tests (fake_sched.c), on the one task of fake_kernel.c:
+ * kevent_post() queues a callback, and a sleep runs what was posted until something
+ * wakes the task. Link tests/unit/fake_sched.c and fake_kernel.c instead of the
+ * scheduler. */
 #ifndef FAKE_SCHED_H
 #define FAKE_SCHED_H
 

@@ -3,6 +3,9 @@
  * growable buffer. Every mount is a fresh instance. */
 #include "fake_vfs_memfs.h"
 #include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
 #include <sys/mount.h>
 
 struct ment {
@@ -302,3 +305,36 @@ static int memfs_mount(const struct fs_type *type, const char *source, unsigned 
 }
 
 struct fs_type memfs_type = {.name = "memfs", .mount = memfs_mount};
+
+/* --- the world of a VFS test -------------------------------------------------------- */
+
+void memfs_world_setup(struct process *proc, struct task *task)
+{
+	static bool registered;
+	if (!registered) {
+		register_filesystem(&memfs_type);
+		registered = true;
+	}
+	memset(proc, 0, sizeof(*proc));
+	memset(task, 0, sizeof(*task));
+	proc->rlim[RLIMIT_NOFILE] = (struct rlimit){64, 64};
+	task->proc = proc;
+	current = task;
+	task->files = fdtable_new();
+	task->fs = fs_struct_init(); /* before the root: it gets the root when mounted */
+	assert_int_equal(vfs_mount_root("none", "memfs", 0, NULL), 0);
+	assert_non_null(task->fs->root.dentry);
+	task->fs->umask = 022;
+	fake_sleeps = fake_sigpipes = 0;
+}
+
+void memfs_world_teardown(struct task *task)
+{
+	fdtable_put(task->files);
+	fs_struct_put(task->fs);
+	task->files = NULL;
+	task->fs = NULL;
+	assert_int_equal(vfs_umount_all(), 0);
+	assert_true(list_empty(&mount_table));
+	current = NULL;
+}

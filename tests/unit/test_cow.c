@@ -14,9 +14,7 @@
 #include <unistd.h>
 
 #include "ubd/cow.h"
-
-/* tests/unit/test_cow.c -> tests/fixtures/ (tests run from the top directory). */
-#define FIXTURES "tests/fixtures/"
+#include "uml_fixture.h"
 
 static void test_header_bytes(void **state)
 {
@@ -250,54 +248,23 @@ static void test_not_cow(void **state)
 
 static char tmpdir[64];
 
-static char *desc(const char *key)
-{
-	static char val[4096];
-	char line[4200];
-	size_t n = strlen(key);
-	FILE *f = fopen(FIXTURES "uml_cow.desc", "r");
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, n) && line[n] == '=') {
-			line[strcspn(line, "\n")] = 0;
-			strcpy(val, line + n + 1);
-			fclose(f);
-			return val;
-		}
-	}
-	fail_msg("uml_cow.desc has no %s", key);
-	return NULL;
-}
-
+/* The gzip file gz, unpacked into memory (malloc'ed); its length in *len. */
 static uint8_t *gunzip(const char *gz, size_t *len)
 {
-	char cmd[512], path[128];
+	char path[128];
 	uint8_t *buf;
-	FILE *f;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/unpacked", tmpdir);
-	snprintf(cmd, sizeof(cmd), "gzip -dc %s > %s", gz, path);
-	assert_int_equal(system(cmd), 0);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, n, f), (size_t)n);
-	fclose(f);
+	fixture_gunzip(gz, path);
+	buf = slurp(path, len);
 	unlink(path);
-	*len = n;
 	return buf;
 }
 
 static void test_uml_fixture(void **state)
 {
 	static uint8_t ours[COW_HEADER_SIZE];
-	uint64_t size = strtoull(desc("size"), NULL, 10);
+	uint64_t size = strtoull(fixture_desc("size"), NULL, 10);
 	char marker[64];
 	struct cow_header h, mine;
 	struct cow_layout l;
@@ -305,22 +272,24 @@ static void test_uml_fixture(void **state)
 	uint8_t *cow = gunzip(FIXTURES "uml.cow.gz", &len);
 	uint8_t *hit;
 
-	snprintf(marker, sizeof(marker), "%s", desc("marker")); /* desc() reuses its buffer */
+	/* fixture_desc() reuses its buffer */
+	snprintf(marker, sizeof(marker), "%s", fixture_desc("marker"));
 	/* UML's header decodes to what the script recorded. */
 	assert_int_equal(cow_decode(cow, len, &h), COW_OK);
-	assert_string_equal(h.backing_file, desc("backing"));
+	assert_string_equal(h.backing_file, fixture_desc("backing"));
 	assert_int_equal(h.size, size);
-	assert_int_equal(h.mtime, strtoul(desc("mtime"), NULL, 10));
-	assert_int_equal(h.sectorsize, strtoul(desc("sectorsize"), NULL, 10));
+	assert_int_equal(h.mtime, strtoul(fixture_desc("mtime"), NULL, 10));
+	assert_int_equal(h.sectorsize, strtoul(fixture_desc("sectorsize"), NULL, 10));
 	assert_int_equal(h.sectorsize, 512);
-	assert_int_equal(h.alignment, strtoul(desc("alignment"), NULL, 10));
-	assert_int_equal(h.cow_format, strtoul(desc("cow_format"), NULL, 10));
+	assert_int_equal(h.alignment, strtoul(fixture_desc("alignment"), NULL, 10));
+	assert_int_equal(h.cow_format, strtoul(fixture_desc("cow_format"), NULL, 10));
 
 	/* Our encoder writes the same bytes for the same inputs. UML leaves the rest of
 	 * the path field as it found it in memory (kmalloc'ed, not zeroed): only the
 	 * bytes up to the path's NUL are defined there. Ours are zeros. */
-	assert_int_equal(
-	    cow_header_init(&mine, desc("backing"), size, strtoll(desc("mtime"), NULL, 10)), 0);
+	assert_int_equal(cow_header_init(&mine, fixture_desc("backing"), size,
+					 strtoll(fixture_desc("mtime"), NULL, 10)),
+			 0);
 	cow_encode(&mine, ours);
 	defined = COW_OFF_PATH + strlen(h.backing_file) + 1;
 	assert_memory_equal(ours, cow, defined);
@@ -335,7 +304,7 @@ static void test_uml_fixture(void **state)
 	/* UML sized the file data offset + backing size. */
 	cow_layout(&h, &l);
 	assert_int_equal(l.bitmap_offset, 8192);
-	assert_int_equal(l.data_offset + size, strtoull(desc("cow_file_size"), NULL, 10));
+	assert_int_equal(l.data_offset + size, strtoull(fixture_desc("cow_file_size"), NULL, 10));
 	assert_int_equal(len, l.data_offset + size);
 
 	/* Bitmap position and bit order: every sector UML put data in has its bit set,

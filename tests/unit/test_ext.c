@@ -143,6 +143,16 @@ static int lk_err(struct inode *d, const char *name)
 	return r;
 }
 
+/* Put f, unmount and check the image, mount it again: the inode at name in the root. */
+static struct inode *reopen(struct super_block **sb, struct inode *f, const char *name)
+{
+	iput(f);
+	umnt(*sb);
+	fsck_clean();
+	*sb = mnt("ext4", 0);
+	return lk((*sb)->root, name);
+}
+
 static struct inode *mk(struct inode *d, const char *name, mode_t mode, dev_t rdev)
 {
 	struct inode *i = NULL;
@@ -555,11 +565,7 @@ static void test_large_file(void **state)
 		wr(f, buf, chunk, (loff_t)m * chunk);
 	}
 	assert_int_equal(do_fsync(f), 0);
-	iput(f);
-	umnt(sb);
-	fsck_clean();
-	sb = mnt("ext4", 0);
-	f = lk(sb->root, "large");
+	f = reopen(&sb, f, "large");
 	assert_int_equal(f->size, 24 << 20);
 	for (int m = 23; m >= 0; m -= 5) {
 		assert_int_equal(rd(f, buf, chunk, (loff_t)m * chunk), chunk);
@@ -578,16 +584,21 @@ static void test_large_file(void **state)
 
 /* Indexed (htree) directories, as Linux or e2fsck -D leave them: readdir skips the
  * index blocks, adding entries splits leaves. */
+/* The name of test_htree's k-th file (a static buffer). */
+static const char *htree_name(int k)
+{
+	static char name[64];
+	snprintf(name, sizeof(name), "name-%04d-abcdefghijklmnopqrstuvwxyz", k);
+	return name;
+}
+
 static void test_htree(void **state)
 {
 	mkimg("ext4", "-b 1024", "32M");
 	struct super_block *sb = mnt("ext4", 0);
 	struct inode *d = mk(sb->root, "idx", S_IFDIR | 0755, 0);
-	char name[64];
-	for (int k = 0; k < 400; k++) {
-		snprintf(name, sizeof(name), "name-%04d-abcdefghijklmnopqrstuvwxyz", k);
-		iput(mk(d, name, S_IFREG | 0644, 0));
-	}
+	for (int k = 0; k < 400; k++)
+		iput(mk(d, htree_name(k), S_IFREG | 0644, 0));
 	iput(d);
 	umnt(sb);
 	assert_true(sh("e2fsck -fyD %s >/dev/null 2>&1", img) <= 1);
@@ -598,16 +609,11 @@ static void test_htree(void **state)
 	struct listing *l = ls(d, 50);
 	assert_int_equal(l->n, 402);
 	free(l);
-	for (int k = 400; k < 700; k++) {
-		snprintf(name, sizeof(name), "name-%04d-abcdefghijklmnopqrstuvwxyz", k);
-		iput(mk(d, name, S_IFREG | 0644, 0));
-	}
-	for (int k = 0; k < 700; k += 3) {
-		snprintf(name, sizeof(name), "name-%04d-abcdefghijklmnopqrstuvwxyz", k);
-		assert_int_equal(d->iop->unlink(d, name), 0);
-	}
-	snprintf(name, sizeof(name), "name-%04d-abcdefghijklmnopqrstuvwxyz", 650);
-	iput(lk(d, name));
+	for (int k = 400; k < 700; k++)
+		iput(mk(d, htree_name(k), S_IFREG | 0644, 0));
+	for (int k = 0; k < 700; k += 3)
+		assert_int_equal(d->iop->unlink(d, htree_name(k)), 0);
+	iput(lk(d, htree_name(650)));
 	l = ls(d, 1000);
 	assert_int_equal(l->n, 2 + 700 - 234);
 	free(l);
@@ -672,11 +678,7 @@ static void test_unwritten(void **state)
 		assert_int_equal(buf[k], 0);
 	wr(f, "written", 7, 10000);
 	assert_int_equal(do_fsync(f), 0);
-	iput(f);
-	umnt(sb);
-	fsck_clean();
-	sb = mnt("ext4", 0);
-	f = lk(sb->root, "pre");
+	f = reopen(&sb, f, "pre");
 	assert_int_equal(rd(f, buf, sizeof(buf), 8192), sizeof(buf));
 	assert_memory_equal(buf + 10000 - 8192, "written", 7);
 	for (size_t k = 0; k < sizeof(buf); k++)
@@ -694,11 +696,7 @@ static void test_small_inodes(void **state)
 	struct inode *f = mk(sb->root, "f", S_IFREG | 0644, 0);
 	struct iattr at = {.valid = ATTR_MTIME, .mtime = T1};
 	assert_int_equal(f->iop->setattr(f, &at), 0);
-	iput(f);
-	umnt(sb);
-	fsck_clean();
-	sb = mnt("ext4", 0);
-	f = lk(sb->root, "f");
+	f = reopen(&sb, f, "f");
 	assert_int_equal(f->mtime.tv_sec, T1.tv_sec);
 	assert_int_equal(f->mtime.tv_nsec, 0);
 	iput(f);
@@ -867,11 +865,7 @@ static void test_enospc(void **state)
 	assert_int_equal(r, -ENOSPC);
 	assert_int_equal(do_fsync(f), 0);
 	assert_true(pos >= 1 << 20);
-	iput(f);
-	umnt(sb);
-	fsck_clean();
-	sb = mnt("ext4", 0);
-	f = lk(sb->root, "filler");
+	f = reopen(&sb, f, "filler");
 	assert_int_equal(f->size, pos);
 	assert_int_equal(rd(f, buf, 100, pos - 100), 100);
 	assert_int_equal(buf[0], 'x');
@@ -895,24 +889,24 @@ int main(void)
 		return 1;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ext4, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ext4_4k, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ext3, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ext2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_htree, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_while_listing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwritten, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_small_inodes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_ext, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_superblock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_descriptors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_needs_recovery, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsupported_features, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remount, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runtime_corruption, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
+		FIXTURE_TEST(test_ext4),
+		FIXTURE_TEST(test_ext4_4k),
+		FIXTURE_TEST(test_ext3),
+		FIXTURE_TEST(test_ext2),
+		FIXTURE_TEST(test_large_file),
+		FIXTURE_TEST(test_htree),
+		FIXTURE_TEST(test_remove_while_listing),
+		FIXTURE_TEST(test_unwritten),
+		FIXTURE_TEST(test_small_inodes),
+		FIXTURE_TEST(test_not_ext),
+		FIXTURE_TEST(test_corrupt_superblock),
+		FIXTURE_TEST(test_corrupt_descriptors),
+		FIXTURE_TEST(test_needs_recovery),
+		FIXTURE_TEST(test_unsupported_features),
+		FIXTURE_TEST(test_read_only),
+		FIXTURE_TEST(test_remount),
+		FIXTURE_TEST(test_runtime_corruption),
+		FIXTURE_TEST(test_enospc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

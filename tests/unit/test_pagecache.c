@@ -5,7 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "fake_ext_env.h"
+#include "fake_kernel.h"
+#include "kernel/fs/vfs.h"
 #include "kernel/fs/pagecache.h"
 
 extern uint64_t pagecache_max_bytes, pagecache_dirty_max_bytes;
@@ -52,13 +53,19 @@ static const struct inode_ops backed_iops = {
 };
 static const struct inode_ops tmpfs_iops;
 
-static int sync_calls;
+static int sync_calls, dirty_calls;
 static int fake_sync(struct super_block *sb, bool wait)
 {
 	sync_calls++;
 	return 0;
 }
-static const struct super_ops sops = {.sync = fake_sync};
+/* What mark_inode_dirty() calls. */
+static int fake_write_inode(struct inode *i)
+{
+	dirty_calls++;
+	return 0;
+}
+static const struct super_ops sops = {.sync = fake_sync, .write_inode = fake_write_inode};
 static struct super_block sb = {.ops = &sops};
 
 static struct inode *mk(struct disk *d, uint64_t size)
@@ -145,18 +152,18 @@ static void test_write_extend(void **state)
 {
 	struct disk *d = mkdisk();
 	struct inode *i = mk(d, 100);
-	int dirty_before = fake_dirty_calls;
+	int dirty_before = dirty_calls;
 	char msg[] = "hello, page cache";
 	/* Past EOF, in a hole: the page is not read, the file grows. */
 	assert_int_equal(pagecache_write(i, msg, sizeof(msg), 2 * PAGE_SIZE + 10), sizeof(msg));
 	assert_int_equal(i->size, 2 * PAGE_SIZE + 10 + sizeof(msg));
-	assert_int_equal(fake_dirty_calls, dirty_before + 1);
+	assert_int_equal(dirty_calls, dirty_before + 1);
 	/* The old end's page was read to zero its tail (the disk has junk there). */
 	assert_int_equal(d->reads, 1);
 	/* Within the first page: cached now. */
 	assert_int_equal(pagecache_write(i, "XY", 2, 50), 2);
 	assert_int_equal(d->reads, 1);
-	assert_int_equal(fake_dirty_calls, dirty_before + 1); /* did not grow */
+	assert_int_equal(dirty_calls, dirty_before + 1); /* did not grow */
 	uint8_t buf[3 * PAGE_SIZE];
 	assert_int_equal(pagecache_read(i, buf, i->size, 0), i->size);
 	assert_memory_equal(buf, d->data, 50);
@@ -336,13 +343,13 @@ static void test_generic_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_read_through, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_extend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tmpfs_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pressure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_evict_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generic_file, setup, teardown),
+		FIXTURE_TEST(test_read_through),
+		FIXTURE_TEST(test_write_extend),
+		FIXTURE_TEST(test_truncate),
+		FIXTURE_TEST(test_tmpfs_pages),
+		FIXTURE_TEST(test_pressure),
+		FIXTURE_TEST(test_sync_evict_errors),
+		FIXTURE_TEST(test_generic_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

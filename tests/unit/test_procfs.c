@@ -270,6 +270,16 @@ static int readlink_(struct inode *i, char *buf)
 	return n;
 }
 
+/* The symlink at path below dir reads as target. */
+static void assert_link(struct inode *dir, const char *path, const char *target)
+{
+	char buf[64];
+	struct inode *i = walk(dir, path);
+	assert_int_equal(readlink_(i, buf), strlen(target));
+	assert_string_equal(buf, target);
+	iput(i);
+}
+
 struct names {
 	struct dir_ctx ctx;
 	char all[512];
@@ -306,7 +316,7 @@ static int list_dir(struct inode *dir, struct names *c)
 
 static struct super_block *mount_fs(const char *name)
 {
-	const struct fs_type *t = fake_find_fs(name);
+	const struct fs_type *t = find_filesystem(name);
 	struct super_block *sb;
 	assert_non_null(t);
 	assert_int_equal(t->mount(t, name, 0, NULL, &sb), 0);
@@ -316,7 +326,7 @@ static struct super_block *mount_fs(const char *name)
 static void umount_fs(struct super_block *sb)
 {
 	sb->ops->put_super(sb);
-	assert_int_equal(fake_live_inodes, 0);
+	assert_int_equal(nr_inodes, 0);
 }
 
 static void test_tree(void **state)
@@ -324,20 +334,13 @@ static void test_tree(void **state)
 	struct super_block *sb = mount_fs("proc");
 	struct inode *root = sb->root, *i, *pid;
 	struct names c;
-	char buf[64];
 
 	assert_int_equal(list_dir(root, &c), 0);
 	assert_non_null(strstr(c.all, ". .. self thread-self mounts meminfo "));
 	assert_non_null(strstr(c.all, " sys 1 42 "));
 
-	i = lookup(root, "self");
-	assert_int_equal(readlink_(i, buf), 2);
-	assert_string_equal(buf, "42");
-	iput(i);
-	i = lookup(root, "thread-self");
-	readlink_(i, buf);
-	assert_string_equal(buf, "42/task/42");
-	iput(i);
+	assert_link(root, "self", "42");
+	assert_link(root, "thread-self", "42/task/42");
 
 	pid = lookup(root, "42");
 	assert_true(S_ISDIR(pid->mode));
@@ -353,22 +356,14 @@ static void test_tree(void **state)
 	i = lookup(pid, "cmdline");
 	assert_memory_equal(read_all(i), "arg0\0arg1\0", 10);
 	iput(i);
-	i = lookup(pid, "exe");
-	readlink_(i, buf);
-	assert_string_equal(buf, "/bin/busybox");
-	iput(i);
+	assert_link(pid, "exe", "/bin/busybox");
 
 	i = lookup(pid, "fd");
 	assert_int_equal(list_dir(i, &c), 0);
 	assert_string_equal(c.all, ". .. 0 3 ");
-	struct inode *fd = lookup(i, "3");
-	readlink_(fd, buf);
-	assert_string_equal(buf, "pipe:[77]");
-	iput(fd);
-	fd = lookup(i, "0");
-	readlink_(fd, buf);
-	assert_string_equal(buf, "/dev/console");
-	iput(fd);
+	assert_link(i, "3", "pipe:[77]");
+	assert_link(i, "0", "/dev/console");
+	struct inode *fd;
 	assert_int_equal(i->iop->lookup(i, "1", &fd), -ENOENT);
 	assert_int_equal(i->iop->lookup(i, "100", &fd), -ENOENT);
 	iput(i);
@@ -446,8 +441,9 @@ static void test_sysctl(void **state)
 
 static void test_sysfs(void **state)
 {
-	static struct blkdev ubda = {.name = "ubda", .size = 1 << 30, .major = 98, .minor = 0};
-	fake_blkdevs[0] = &ubda;
+	static struct blkdev ubda = {.name = "ubda", .size = 1 << 30, .major = 98, .minor = 0,
+				     .ops = &fake_noio_blk_ops};
+	assert_int_equal(blk_register(&ubda), 0);
 	struct super_block *sb = mount_fs("sysfs");
 	struct names c;
 	struct inode *i = lookup(sb->root, "block");
@@ -459,7 +455,7 @@ static void test_sysfs(void **state)
 	iput(i);
 	i = walk(sb->root, "block/ubda/dev");
 	assert_string_equal(read_all(i), "98:0\n");
-	fake_blkdevs[0] = NULL;
+	blk_unregister(&ubda);
 	struct file f;
 	assert_int_equal(open_file(i, O_RDONLY, &f), -ENOENT);
 	iput(i);

@@ -23,7 +23,7 @@ static struct super_block *mount_tmpfs(const char *data)
 static void umount_sb(struct super_block *sb)
 {
 	sb->ops->put_super(sb);
-	assert_int_equal(fake_live_inodes, 0);
+	assert_int_equal(nr_inodes, 0);
 }
 
 static struct inode *lookup(struct inode *dir, const char *name)
@@ -138,20 +138,20 @@ static void test_unlink_evicts(void **state)
 {
 	struct super_block *sb = mount_tmpfs(NULL);
 	struct inode *root = sb->root, *a = create(root, "a");
-	int live = fake_live_inodes;
+	int live = nr_inodes;
 	assert_int_equal(write_at(a, "hello", 5, 0), 5);
 	assert_int_equal(a->size, 5);
 	assert_int_equal(a->blocks, 8);
 	assert_int_equal(root->iop->unlink(root, "a"), 0);
 	assert_int_equal(root->iop->unlink(root, "a"), -ENOENT);
 	assert_int_equal(a->nlink, 0);
-	assert_int_equal(fake_live_inodes, live); /* still open */
+	assert_int_equal(nr_inodes, live); /* still open */
 	char buf[8];
 	loff_t pos = 0;
 	struct file f = {.refcount = 1, .inode = a, .fop = a->fop};
 	assert_int_equal(a->fop->read(&f, buf, sizeof(buf), &pos), 5);
 	iput(a);
-	assert_int_equal(fake_live_inodes, live - 1);
+	assert_int_equal(nr_inodes, live - 1);
 	struct statfs st;
 	sb->ops->statfs(sb, &st);
 	assert_int_equal(st.f_bfree, st.f_blocks); /* its page is given back */
@@ -162,14 +162,14 @@ static void test_rename_replace(void **state)
 {
 	struct super_block *sb = mount_tmpfs(NULL);
 	struct inode *root = sb->root, *x = create(root, "x"), *y = create(root, "y");
-	int live = fake_live_inodes;
+	int live = nr_inodes;
 	assert_int_equal(root->iop->rename(root, "x", root, "y", 0), 0);
 	assert_ptr_equal(lookup(root, "y"), x);
 	iput(x);
 	assert_int_equal(root->iop->lookup(root, "x", &x), -ENOENT);
 	assert_int_equal(y->nlink, 0);
 	iput(y);
-	assert_int_equal(fake_live_inodes, live - 1);
+	assert_int_equal(nr_inodes, live - 1);
 	assert_int_equal(x->refcount, 2);
 	iput(x);
 
@@ -330,11 +330,11 @@ static void test_umount_busy(void **state)
 	iput(d);
 	assert_int_equal(write_at(f, "data", 4, 0), 4);
 	sb->ops->put_super(sb);
-	assert_int_equal(fake_live_inodes, 1);
+	assert_int_equal(nr_inodes, 1);
 	assert_int_equal(f->nlink, 0);
 	assert_int_equal(write_at(f, "more", 4, 4), 4);
 	iput(f);
-	assert_int_equal(fake_live_inodes, 0);
+	assert_int_equal(nr_inodes, 0);
 	assert_true(list_empty(&sb->inodes));
 	free(sb);
 }
@@ -345,12 +345,13 @@ static void test_devtmpfs(void **state)
 		{1, 3, "null", NULL, {0}}, {5, 1, "console", NULL, {0}},
 		{136, ~0u, "pts", NULL, {0}}, {13, 63, "input/mice", NULL, {0}},
 	};
-	static struct blkdev ubda = {.name = "ubda", .major = 98, .minor = 0};
+	static struct blkdev ubda = {.name = "ubda", .major = 98, .minor = 0,
+				     .ops = &fake_noio_blk_ops};
 	for (size_t k = 0; k < ARRAY_SIZE(devs); k++)
 		list_add_tail(&devs[k].link, &chrdev_list);
-	fake_blkdevs[0] = &ubda;
+	assert_int_equal(blk_register(&ubda), 0);
 	devtmpfs_register();
-	const struct fs_type *t = fake_find_fs("devtmpfs");
+	const struct fs_type *t = find_filesystem("devtmpfs");
 	assert_non_null(t);
 	struct super_block *sb;
 	assert_int_equal(t->mount(t, "devtmpfs", 0, NULL, &sb), 0);
@@ -387,7 +388,7 @@ static void test_devtmpfs(void **state)
 	umount_sb(sb);
 	for (size_t k = 0; k < ARRAY_SIZE(devs); k++)
 		list_del(&devs[k].link);
-	fake_blkdevs[0] = NULL;
+	blk_unregister(&ubda);
 }
 
 int main(void)

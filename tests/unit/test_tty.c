@@ -5,26 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fake_tty_kernel.h"
 #include "kernel/drivers/tty.h"
-#include "kernel/task.h"
 #include <poll.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
-
-/* fake_tty_kernel.c */
-struct fake_sig {
-	pid_t target;
-	int sig;
-	bool pgrp;
-};
-extern struct fake_sig fake_sigs[32];
-extern int fake_nsigs, fake_sleeps, fake_nprocs;
-extern struct process *fake_procs[8];
-extern bool fake_orphaned, fake_ignored;
-extern uint64_t fake_now;
-extern int (*fake_sleep_hook)(uint64_t deadline);
-extern struct chrdev fake_chrdevs[16];
-extern int fake_nchrdevs;
 
 /* The fake device: output is captured. */
 static char out[8192];
@@ -54,10 +39,10 @@ static int setup(void **state)
 	sh = (struct process){.pid = 10, .pgid = 10, .sid = 10, .tty = &tty};
 	fg = (struct process){.pid = 20, .pgid = 20, .sid = 10, .tty = &tty};
 	bg = (struct process){.pid = 30, .pgid = 30, .sid = 10, .tty = &tty};
+	memset(fake_procs, 0, sizeof(fake_procs));
 	fake_procs[0] = &sh;
 	fake_procs[1] = &fg;
 	fake_procs[2] = &bg;
-	fake_nprocs = 3;
 	task = (struct task){.tid = 20, .proc = &fg};
 	current = &task;
 	tty.session = 10;
@@ -232,7 +217,7 @@ static void test_output(void **state)
 static char *hook_feed;
 static uint64_t hook_deadline;
 
-static int feed_hook(uint64_t deadline)
+static int feed_hook(bool interruptible, uint64_t deadline)
 {
 	hook_deadline = deadline;
 	if (hook_feed) {
@@ -240,10 +225,7 @@ static int feed_hook(uint64_t deadline)
 		hook_feed = NULL;
 		return 0;
 	}
-	if (!deadline)
-		return -EINTR;
-	fake_now = deadline;
-	return -ETIMEDOUT;
+	return fake_sleep_alone(interruptible, deadline);
 }
 
 static void test_vmin_vtime(void **state)
@@ -267,7 +249,7 @@ static void test_vmin_vtime(void **state)
 
 	/* VMIN=0 VTIME=5: half a second for the first byte, then 0 */
 	set_lflag(0, 0, 0, 5);
-	uint64_t start = fake_now;
+	uint64_t start = fake_mono_ns;
 	assert_int_equal(rd(buf, sizeof(buf)), 0);
 	assert_int_equal(hook_deadline, start + 500000000ull);
 
@@ -276,7 +258,7 @@ static void test_vmin_vtime(void **state)
 	hook_feed = "x";
 	assert_int_equal(rd(buf, sizeof(buf)), 1);
 	assert_string_equal(buf, "x");
-	assert_int_equal(hook_deadline, fake_now);
+	assert_int_equal(hook_deadline, fake_mono_ns);
 	feed("xyz");
 	assert_int_equal(rd(buf, 2), 2);
 	assert_int_equal(rd(buf, sizeof(buf)), 1);
@@ -400,7 +382,6 @@ static void test_ctty(void **state)
 	fake_procs[3] = &lead;
 	fake_procs[4] = &mem;
 	fake_procs[5] = &other;
-	fake_nprocs = 6;
 	tty.session = tty.pgrp = 0;
 	sh.tty = fg.tty = bg.tty = NULL;
 	task.proc = &mem;

@@ -5,19 +5,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fake_tty_kernel.h"
 #include "kernel/drivers/console.h"
 #include "kernel/drivers/tty.h"
-#include "kernel/task.h"
 #include <sys/epoll.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
-
-/* fake_tty_kernel.c */
-extern struct kevent *fake_kevents[4];
-extern int fake_nkevents;
-extern struct chrdev fake_chrdevs[16];
-extern int fake_nchrdevs;
 
 static void test_setup_options(void **state)
 {
@@ -63,10 +57,12 @@ static void expect_out(const char *s)
 
 static void test_session(void **state)
 {
+	static struct task task; /* whose memory the ioctls' arguments are in */
 	struct inode ino = {.rdev = makedev(5, 1)};
 	char opt[32], buf[64];
 	static char big[6000];
 
+	current = &task;
 	assert_int_equal(pipe(in), 0);
 	assert_int_equal(pipe(out), 0);
 	snprintf(opt, sizeof(opt), "fd:%d,fd:%d", in[0], out[1]);
@@ -131,6 +127,7 @@ static void test_session(void **state)
 	close(in[0]);
 	close(out[0]);
 	close(out[1]);
+	current = NULL;
 }
 
 static void test_bad_fd(void **state)

@@ -5,36 +5,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fake_tty_kernel.h"
 #include "kernel/drivers/tty.h"
-#include "kernel/fs/fs.h"
-#include "kernel/task.h"
 #include <dirent.h>
 #include <poll.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
-
-/* fake_tty_kernel.c */
-struct fake_sig {
-	pid_t target;
-	int sig;
-	bool pgrp;
-};
-extern struct fake_sig fake_sigs[32];
-extern int fake_nsigs, fake_nprocs;
-extern struct process *fake_procs[8];
-extern struct chrdev fake_chrdevs[16];
-extern int fake_nchrdevs;
-extern const struct fs_type *fake_fs;
-extern char fake_opened[64];
-
-static const struct file_ops *chrdev(unsigned ma, unsigned mi)
-{
-	for (int i = 0; i < fake_nchrdevs; i++)
-		if (fake_chrdevs[i].major == ma &&
-		    (fake_chrdevs[i].minor == mi || fake_chrdevs[i].minor == CHRDEV_ANY_MINOR))
-			return fake_chrdevs[i].fop;
-	return NULL;
-}
 
 static struct process proc = {.pid = 7, .pgid = 7, .sid = 7, .cred = {.fsuid = 1000, .fsgid = 100}};
 static struct task task = {.tid = 7, .proc = &proc};
@@ -42,7 +18,7 @@ static struct task task = {.tid = 7, .proc = &proc};
 static int open_dev(unsigned ma, unsigned mi, struct file *f)
 {
 	struct inode ino = {.rdev = makedev(ma, mi)};
-	const struct file_ops *fop = chrdev(ma, mi);
+	const struct file_ops *fop = find_chrdev(makedev(ma, mi));
 
 	*f = (struct file){.flags = O_RDWR, .fop = fop};
 	return fop ? fop->open(&ino, f) : -ENXIO;
@@ -90,12 +66,11 @@ static void test_pty(void **state)
 
 	current = &task;
 	fake_procs[0] = &proc;
-	fake_nprocs = 1;
 	tty_devices_init();
 	pty_init();
-	assert_non_null(fake_fs);
-	assert_string_equal(fake_fs->name, "devpts");
-	assert_int_equal(fake_fs->mount(fake_fs, "devpts", 0, "gid=5,mode=620", &sb), 0);
+	const struct fs_type *devpts = find_filesystem("devpts");
+	assert_non_null(devpts);
+	assert_int_equal(devpts->mount(devpts, "devpts", 0, "gid=5,mode=620", &sb), 0);
 
 	assert_int_equal(open_dev(5, 2, &m), 0);
 	assert_int_equal(ioc(&m, TIOCGPTN, &n), 0);

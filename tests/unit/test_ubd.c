@@ -20,8 +20,8 @@
 #include "kernel/blkdev.h"
 #include "ubd/cow.h"
 #include "ubd/ubd.h"
+#include "uml_fixture.h"
 
-#define FIXTURES "tests/fixtures/" /* tests run from the top directory */
 #define SECTOR 512
 
 static char dir[64];
@@ -57,21 +57,6 @@ static void make_file(const char *path, size_t len, int seed)
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 	close(fd);
 	free(buf);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd >= 0);
-	fstat(fd, &st);
-	buf = malloc(st.st_size + 1);
-	assert_int_equal(pread(fd, buf, st.st_size, 0), st.st_size);
-	close(fd);
-	*len = st.st_size;
-	return buf;
 }
 
 static void set_mtime(const char *path, time_t t)
@@ -703,34 +688,6 @@ static void test_shutdown_without_task(void **state)
 
 /* --- real UML ----------------------------------------------------------------------- */
 
-static char *desc(const char *key)
-{
-	static char val[4096];
-	char line[4200];
-	size_t n = strlen(key);
-	FILE *f = fopen(FIXTURES "uml_cow.desc", "r");
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, n) && line[n] == '=') {
-			line[strcspn(line, "\n")] = 0;
-			strcpy(val, line + n + 1);
-			fclose(f);
-			return val;
-		}
-	}
-	fail_msg("uml_cow.desc has no %s", key);
-	return NULL;
-}
-
-static void gunzip(const char *gz, const char *to)
-{
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "gzip -dc %s > %s", gz, to);
-	assert_int_equal(system(cmd), 0);
-}
-
 /* Read the whole COW device: every sector must be the COW file's where its bit is
  * set and the base's elsewhere. Returns whether the marker UML's init wrote is in
  * a sector of the COW file (the base has it too, inside the init binary). */
@@ -766,10 +723,10 @@ static void test_uml_made_cow(void **state)
 	size_t base_len, after_len;
 	struct blkdev *d;
 
-	snprintf(marker, sizeof(marker), "%s", desc("marker"));
-	gunzip(FIXTURES "uml_base.img.gz", tmp("base.img"));
-	gunzip(FIXTURES "uml.cow.gz", tmp("uml.cow"));
-	set_mtime(tmp("base.img"), strtoll(desc("mtime"), NULL, 10));
+	snprintf(marker, sizeof(marker), "%s", fixture_desc("marker"));
+	fixture_gunzip(FIXTURES "uml_base.img.gz", tmp("base.img"));
+	fixture_gunzip(FIXTURES "uml.cow.gz", tmp("uml.cow"));
+	set_mtime(tmp("base.img"), strtoll(fixture_desc("mtime"), NULL, 10));
 	base = slurp(tmp("base.img"), &base_len);
 	/* The header names the base where the script made it; ours is elsewhere with
 	 * the same size and mtime. */
@@ -796,9 +753,9 @@ static void test_uml_boots_our_cow(void **state)
 		print_message("linux.uml not installed: skipped\n");
 		skip();
 	}
-	snprintf(marker, sizeof(marker), "%s", desc("marker"));
-	gunzip(FIXTURES "uml_base.img.gz", tmp("base.img"));
-	set_mtime(tmp("base.img"), strtoll(desc("mtime"), NULL, 10));
+	snprintf(marker, sizeof(marker), "%s", fixture_desc("marker"));
+	fixture_gunzip(FIXTURES "uml_base.img.gz", tmp("base.img"));
+	set_mtime(tmp("base.img"), strtoll(fixture_desc("mtime"), NULL, 10));
 	base = slurp(tmp("base.img"), &base_len);
 	snprintf(val, sizeof(val), "%s,%s", tmp("ours.cow"), tmp("base.img"));
 	d = boot("ubd0", val);

@@ -2,7 +2,7 @@
  * each type, names in the filesystem and the abstract name space, listen/connect/accept,
  * datagrams by address, shutdown and close, poll, SCM_RIGHTS and SCM_CREDENTIALS,
  * socket options, sendmmsg/recvmmsg. Guest addresses are host pointers and a blocking
- * sleep reports a signal at once (fake_vfs_kernel.c), so "would block" shows up as
+ * sleep reports a signal at once (fake_kernel.c), so "would block" shows up as
  * -EAGAIN (non-blocking) or -ERESTARTSYS (blocking). */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -18,41 +18,20 @@
 #include <sys/ioctl.h>
 #include <sys/un.h>
 
-#define U(p) ((uint64_t)(uintptr_t)(p))
-#define SC(name, ...) sys_##name((const uint64_t[6]){__VA_ARGS__})
 
 static struct process proc;
 static struct task task;
 
 static int setup(void **state)
 {
-	static bool registered;
-	if (!registered) {
-		register_filesystem(&memfs_type);
-		registered = true;
-	}
-	memset(&proc, 0, sizeof(proc));
-	memset(&task, 0, sizeof(task));
+	memfs_world_setup(&proc, &task);
 	proc.pid = 42;
-	proc.rlim[RLIMIT_NOFILE] = (struct rlimit){64, 64};
-	task.proc = &proc;
-	current = &task;
-	task.files = fdtable_new();
-	task.fs = fs_struct_init();
-	assert_int_equal(vfs_mount_root("none", "memfs", 0, NULL), 0);
-	task.fs->umask = 022;
-	fake_sleeps = fake_sigpipes = 0;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fdtable_put(task.files);
-	fs_struct_put(task.fs);
-	task.files = NULL;
-	task.fs = NULL;
-	assert_int_equal(vfs_umount_all(), 0);
-	current = NULL;
+	memfs_world_teardown(&task);
 	return 0;
 }
 
@@ -819,18 +798,18 @@ static void test_mmsg_and_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_socket_errors_and_fstat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stream_pair, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stream_shutdown_and_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stream_send_buffer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dgram_and_seqpacket_pairs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bind_connect_accept_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abstract_and_autobind, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dgram_addresses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scm_rights, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scm_credentials, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mmsg_and_vectors, setup, teardown),
+		FIXTURE_TEST(test_socket_errors_and_fstat),
+		FIXTURE_TEST(test_stream_pair),
+		FIXTURE_TEST(test_stream_shutdown_and_close),
+		FIXTURE_TEST(test_stream_send_buffer),
+		FIXTURE_TEST(test_dgram_and_seqpacket_pairs),
+		FIXTURE_TEST(test_bind_connect_accept_path),
+		FIXTURE_TEST(test_abstract_and_autobind),
+		FIXTURE_TEST(test_dgram_addresses),
+		FIXTURE_TEST(test_scm_rights),
+		FIXTURE_TEST(test_scm_credentials),
+		FIXTURE_TEST(test_options),
+		FIXTURE_TEST(test_mmsg_and_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* The VFS core on memfs: the path walk (symlinks, "..", mounts, trailing slashes,
  * limits), the name space syscalls and the dentry cache, fd tables, pipes, poll and
- * getdents. Guest addresses are host pointers (fake_vfs_kernel.c). */
+ * getdents. Guest addresses are host pointers (fake_kernel.c). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -13,43 +13,19 @@
 #include <sys/mount.h>
 #include <sys/uio.h>
 
-#define U(p) ((uint64_t)(uintptr_t)(p))
-/* Call a handler with its argument registers. */
-#define SC(name, ...) sys_##name((const uint64_t[6]){__VA_ARGS__})
 
 static struct process proc;
 static struct task task;
 
 static int setup(void **state)
 {
-	static bool registered;
-	if (!registered) {
-		register_filesystem(&memfs_type);
-		registered = true;
-	}
-	memset(&proc, 0, sizeof(proc));
-	memset(&task, 0, sizeof(task));
-	proc.rlim[RLIMIT_NOFILE] = (struct rlimit){64, 64};
-	task.proc = &proc;
-	current = &task;
-	task.files = fdtable_new();
-	task.fs = fs_struct_init(); /* before the root: it gets the root when mounted */
-	assert_int_equal(vfs_mount_root("none", "memfs", 0, NULL), 0);
-	assert_non_null(task.fs->root.dentry);
-	task.fs->umask = 022;
-	fake_sleeps = fake_sigpipes = 0;
+	memfs_world_setup(&proc, &task);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fdtable_put(task.files);
-	fs_struct_put(task.fs);
-	task.files = NULL;
-	task.fs = NULL;
-	assert_int_equal(vfs_umount_all(), 0);
-	assert_true(list_empty(&mount_table));
-	current = NULL;
+	memfs_world_teardown(&task);
 	return 0;
 }
 
@@ -789,20 +765,20 @@ static void test_read_write_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_walk_symlinks_and_dotdot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_walk_loops_and_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readonly_and_remount, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chroot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_and_open_flags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlink_rename_dcache, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stat_and_attrs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_getdents, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fdtable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_magic_links, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_select_and_epoll, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_write_vectors, setup, teardown),
+		FIXTURE_TEST(test_walk_symlinks_and_dotdot),
+		FIXTURE_TEST(test_walk_loops_and_limits),
+		FIXTURE_TEST(test_mounts),
+		FIXTURE_TEST(test_readonly_and_remount),
+		FIXTURE_TEST(test_chroot),
+		FIXTURE_TEST(test_create_and_open_flags),
+		FIXTURE_TEST(test_unlink_rename_dcache),
+		FIXTURE_TEST(test_stat_and_attrs),
+		FIXTURE_TEST(test_getdents),
+		FIXTURE_TEST(test_fdtable),
+		FIXTURE_TEST(test_pipe),
+		FIXTURE_TEST(test_magic_links),
+		FIXTURE_TEST(test_select_and_epoll),
+		FIXTURE_TEST(test_read_write_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

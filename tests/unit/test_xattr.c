@@ -2,7 +2,7 @@
  * empty list: what coreutils sees as "no ACLs here"), and inodes given a small
  * attribute store by the test: get/set/list/remove in the path, l and f forms, flags,
  * sizes, name limits and the name space permission rules. Guest addresses are host
- * pointers (fake_vfs_kernel.c). */
+ * pointers (fake_kernel.c). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +13,6 @@
 #include <sys/mount.h>
 #include <sys/xattr.h>
 
-#define U(p) ((uint64_t)(uintptr_t)(p))
-#define SC(name, ...) sys_##name((const uint64_t[6]){__VA_ARGS__})
 
 /* The handlers of fs/xattr.c (listed in syscall.c). */
 SYSCALL(getxattr);
@@ -138,32 +136,14 @@ static void give_xattrs(const char *path, int slot)
 
 static int setup(void **state)
 {
-	static bool registered;
-	if (!registered) {
-		register_filesystem(&memfs_type);
-		registered = true;
-	}
-	memset(&proc, 0, sizeof(proc));
-	memset(&task, 0, sizeof(task));
-	proc.rlim[RLIMIT_NOFILE] = (struct rlimit){64, 64};
-	task.proc = &proc;
-	current = &task;
-	task.files = fdtable_new();
-	task.fs = fs_struct_init();
-	assert_int_equal(vfs_mount_root("none", "memfs", 0, NULL), 0);
-	task.fs->umask = 022;
+	memfs_world_setup(&proc, &task);
 	nstore = 0;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fdtable_put(task.files);
-	fs_struct_put(task.fs);
-	task.files = NULL;
-	task.fs = NULL;
-	assert_int_equal(vfs_umount_all(), 0);
-	current = NULL;
+	memfs_world_teardown(&task);
 	return 0;
 }
 
@@ -326,9 +306,9 @@ static void test_permissions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_without_support, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_set_list_remove, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
+		FIXTURE_TEST(test_without_support),
+		FIXTURE_TEST(test_get_set_list_remove),
+		FIXTURE_TEST(test_permissions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

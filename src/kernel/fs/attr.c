@@ -17,18 +17,7 @@ int notify_change(struct dentry *d, struct iattr *a)
 	/* A filesystem may leave copying the values to us; whatever it did not take over
 	 * is copied here and written back. Sizes are the filesystem's business alone. */
 	struct inode before = *i;
-	if (a->valid & ATTR_MODE)
-		i->mode = (i->mode & S_IFMT) | (a->mode & 07777);
-	if (a->valid & ATTR_UID)
-		i->uid = a->uid;
-	if (a->valid & ATTR_GID)
-		i->gid = a->gid;
-	if (a->valid & ATTR_ATIME)
-		i->atime = a->atime;
-	if (a->valid & ATTR_MTIME)
-		i->mtime = a->mtime;
-	if (a->valid & ATTR_CTIME)
-		i->ctime = a->ctime;
+	setattr_copy(i, a);
 	if (!op || memcmp(&before, i, sizeof(before)))
 		mark_inode_dirty(i);
 	return 0;

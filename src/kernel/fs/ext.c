@@ -512,8 +512,19 @@ static int must_not_exist(ext2_filsys fs, struct inode *dir, const char *name)
 	return e == EXT2_ET_FILE_NOT_FOUND ? 0 : ext_errno(ES(dir->sb), e, dir->ino);
 }
 
-static int ext_create(struct inode *dir, const char *name, mode_t mode, dev_t rdev,
-		      struct inode **out)
+/* What create, mkdir and symlink make (lock held): the checks before an inode is
+ * allocated (a negative errno), and how libext2fs makes inode ino, owned by uid:gid with
+ * mode, and links it into dir as name. */
+struct ext_new {
+	int (*check)(ext2_filsys fs, struct inode *dir, const struct ext_new *n);
+	errcode_t (*make)(ext2_filsys fs, struct inode *dir, const char *name, ext2_ino_t ino,
+			  mode_t mode, uid_t uid, gid_t gid, const struct ext_new *n);
+	dev_t rdev;         /* create */
+	const char *target; /* symlink */
+};
+
+static int ext_new(struct inode *dir, const char *name, mode_t mode, const struct ext_new *n,
+		   struct inode **out)
 {
 	int r = check_name(dir, name, true);
 	if (r)
@@ -522,21 +533,38 @@ static int ext_create(struct inode *dir, const char *name, mode_t mode, dev_t rd
 	ext2_filsys fs = lock_fs(sb);
 	ext2_ino_t ino = 0;
 	errcode_t e = 0;
-	size_t isz = EXT2_INODE_SIZE(fs->super);
-	char *buf = xzalloc(MAX(isz, sizeof(struct ext2_inode_large)));
-	struct ext2_inode_large *in = (void *)buf;
-	if ((r = must_not_exist(fs, dir, name)))
+	if ((r = must_not_exist(fs, dir, name)) || (r = n->check(fs, dir, n)))
 		goto out;
-	if (low_space(fs, 1)) {
-		r = -ENOSPC;
-		goto out;
-	}
 	uid_t uid;
 	gid_t gid;
 	new_owner(dir, &mode, &uid, &gid);
 	e = ext2fs_new_inode(fs, dir->ino, mode, 0, &ino);
+	if (!e)
+		e = n->make(fs, dir, name, ino, mode, uid, gid, n);
+	/* (ext2fs_mkdir counted the new ".." in the parent already.) */
+	if (!e)
+		e = touch_dir(sb, dir, 0);
+	if (!e)
+		r = ext_iget(sb, ino, out);
+out:
 	if (e)
-		goto out;
+		r = ext_errno(ES(sb), e, ino ? ino : dir->ino);
+	unlock_fs(sb);
+	return r;
+}
+
+static int one_block_free(ext2_filsys fs, struct inode *dir, const struct ext_new *n)
+{
+	return low_space(fs, 1) ? -ENOSPC : 0;
+}
+
+static errcode_t make_file(ext2_filsys fs, struct inode *dir, const char *name, ext2_ino_t ino,
+			   mode_t mode, uid_t uid, gid_t gid, const struct ext_new *n)
+{
+	errcode_t e = 0;
+	size_t isz = EXT2_INODE_SIZE(fs->super);
+	char *buf = xzalloc(MAX(isz, sizeof(struct ext2_inode_large)));
+	struct ext2_inode_large *in = (void *)buf;
 	in->i_mode = mode;
 	in->i_links_count = 1;
 	set_owner(in, uid, gid);
@@ -544,7 +572,7 @@ static int ext_create(struct inode *dir, const char *name, mode_t mode, dev_t rd
 		in->i_extra_isize = sizeof(*in) - EXT2_GOOD_OLD_INODE_SIZE;
 	set_times_now(in);
 	if (S_ISCHR(mode) || S_ISBLK(mode)) {
-		put_rdev(in, rdev);
+		put_rdev(in, n->rdev);
 	} else if (S_ISREG(mode) && ext2fs_has_feature_extents(fs->super)) {
 		ext2_extent_handle_t h; /* writes an empty extent header into i_block */
 		if (!(e = ext2fs_extent_open2(fs, ino, EXT2_INODE(in), &h)))
@@ -555,26 +583,43 @@ static int ext_create(struct inode *dir, const char *name, mode_t mode, dev_t rd
 		e = ext2fs_write_inode_full(fs, ino, EXT2_INODE(in), isz);
 	if (!e)
 		e = link_entry(fs, dir->ino, name, ino, ftype_of(mode));
-	if (e)
-		goto out;
-	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
-	e = touch_dir(sb, dir, 0);
 	if (!e)
-		r = ext_iget(sb, ino, out);
-out:
-	if (e)
-		r = ext_errno(ES(sb), e, ino ? ino : dir->ino);
-	unlock_fs(sb);
+		ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
 	free(buf);
-	return r;
+	return e;
 }
 
-/* Set the owner, mode and times of an inode libext2fs just made. */
-static errcode_t init_made(ext2_filsys fs, ext2_ino_t ino, mode_t mode, uid_t uid, gid_t gid)
+static int ext_create(struct inode *dir, const char *name, mode_t mode, dev_t rdev,
+		      struct inode **out)
 {
-	struct ext2_inode_large in;
-	errcode_t e = read_ino(fs, ino, &in);
+	struct ext_new n = {.check = one_block_free, .make = make_file, .rdev = rdev};
+	return ext_new(dir, name, mode, &n, out);
+}
+
+/* libext2fs makes a directory (target NULL) or a symlink and links it into dir itself. */
+static errcode_t lib_make(ext2_filsys fs, ext2_ino_t dir, ext2_ino_t ino, const char *name,
+			  const char *target)
+{
+	return target ? ext2fs_symlink(fs, dir, ino, name, target)
+		      : ext2fs_mkdir(fs, dir, ino, name);
+}
+
+/* A directory or a symlink (n->target), once more after growing dir if it is full; then
+ * its owner, mode and times. */
+static errcode_t make_dir_or_link(ext2_filsys fs, struct inode *dir, const char *name,
+				  ext2_ino_t ino, mode_t mode, uid_t uid, gid_t gid,
+				  const struct ext_new *n)
+{
+	errcode_t e = lib_make(fs, dir->ino, ino, name, n->target);
+	if (e == EXT2_ET_DIR_NO_SPACE) {
+		e = ext2fs_expand_dir(fs, dir->ino);
+		if (!e)
+			e = lib_make(fs, dir->ino, ino, name, n->target);
+	}
 	if (e)
+		return e;
+	struct ext2_inode_large in;
+	if ((e = read_ino(fs, ino, &in)))
 		return e;
 	in.i_mode = mode;
 	set_owner(&in, uid, gid);
@@ -582,93 +627,32 @@ static errcode_t init_made(ext2_filsys fs, ext2_ino_t ino, mode_t mode, uid_t ui
 	return write_ino(fs, ino, &in);
 }
 
+static int dir_room(ext2_filsys fs, struct inode *dir, const struct ext_new *n)
+{
+	if (low_space(fs, 2))
+		return -ENOSPC;
+	if (dir->nlink >= EXT2_LINK_MAX - 1 && !ext2fs_has_feature_dir_nlink(fs->super))
+		return -EMLINK;
+	return 0;
+}
+
 static int ext_mkdir(struct inode *dir, const char *name, mode_t mode, struct inode **out)
 {
-	int r = check_name(dir, name, true);
-	if (r)
-		return r;
-	struct super_block *sb = dir->sb;
-	ext2_filsys fs = lock_fs(sb);
-	ext2_ino_t ino = 0;
-	errcode_t e = 0;
-	mode = S_IFDIR | (mode & 07777);
-	if ((r = must_not_exist(fs, dir, name)))
-		goto out;
-	if (low_space(fs, 2)) {
-		r = -ENOSPC;
-		goto out;
-	}
-	if (dir->nlink >= EXT2_LINK_MAX - 1 && !ext2fs_has_feature_dir_nlink(fs->super)) {
-		r = -EMLINK;
-		goto out;
-	}
-	uid_t uid;
-	gid_t gid;
-	new_owner(dir, &mode, &uid, &gid);
-	e = ext2fs_new_inode(fs, dir->ino, mode, 0, &ino);
-	if (!e)
-		e = ext2fs_mkdir(fs, dir->ino, ino, name);
-	if (e == EXT2_ET_DIR_NO_SPACE) {
-		e = ext2fs_expand_dir(fs, dir->ino);
-		if (!e)
-			e = ext2fs_mkdir(fs, dir->ino, ino, name);
-	}
-	if (!e)
-		e = init_made(fs, ino, mode, uid, gid);
-	/* ext2fs_mkdir counted the new ".." in the parent already. */
-	if (!e)
-		e = touch_dir(sb, dir, 0);
-	if (!e)
-		r = ext_iget(sb, ino, out);
-out:
-	if (e)
-		r = ext_errno(ES(sb), e, ino ? ino : dir->ino);
-	unlock_fs(sb);
-	return r;
+	struct ext_new n = {.check = dir_room, .make = make_dir_or_link};
+	return ext_new(dir, name, S_IFDIR | (mode & 07777), &n, out);
+}
+
+static int symlink_room(ext2_filsys fs, struct inode *dir, const struct ext_new *n)
+{
+	if (strlen(n->target) >= fs->blocksize)
+		return -ENAMETOOLONG;
+	return one_block_free(fs, dir, n);
 }
 
 static int ext_symlink(struct inode *dir, const char *name, const char *target, struct inode **out)
 {
-	int r = check_name(dir, name, true);
-	if (r)
-		return r;
-	struct super_block *sb = dir->sb;
-	ext2_filsys fs = lock_fs(sb);
-	ext2_ino_t ino = 0;
-	errcode_t e = 0;
-	mode_t mode = S_IFLNK | 0777;
-	if ((r = must_not_exist(fs, dir, name)))
-		goto out;
-	if (strlen(target) >= fs->blocksize) {
-		r = -ENAMETOOLONG;
-		goto out;
-	}
-	if (low_space(fs, 1)) {
-		r = -ENOSPC;
-		goto out;
-	}
-	uid_t uid;
-	gid_t gid;
-	new_owner(dir, &mode, &uid, &gid);
-	e = ext2fs_new_inode(fs, dir->ino, mode, 0, &ino);
-	if (!e)
-		e = ext2fs_symlink(fs, dir->ino, ino, name, target);
-	if (e == EXT2_ET_DIR_NO_SPACE) {
-		e = ext2fs_expand_dir(fs, dir->ino);
-		if (!e)
-			e = ext2fs_symlink(fs, dir->ino, ino, name, target);
-	}
-	if (!e)
-		e = init_made(fs, ino, mode, uid, gid);
-	if (!e)
-		e = touch_dir(sb, dir, 0);
-	if (!e)
-		r = ext_iget(sb, ino, out);
-out:
-	if (e)
-		r = ext_errno(ES(sb), e, ino ? ino : dir->ino);
-	unlock_fs(sb);
-	return r;
+	struct ext_new n = {.check = symlink_room, .make = make_dir_or_link, .target = target};
+	return ext_new(dir, name, S_IFLNK | 0777, &n, out);
 }
 
 static int ext_link(struct inode *dir, const char *name, struct inode *target)

@@ -7,7 +7,7 @@
 #include <sys/xattr.h>
 
 /* An open attribute handle of inode, read in, with the fs lock held. */
-static int xattrs_open(struct inode *inode, ext2_filsys *fsp, struct ext2_xattr_handle **h)
+static int xattrs_open(struct inode *inode, struct ext2_xattr_handle **h)
 {
 	ext2_filsys fs = lock_fs(inode->sb);
 	if (!ext2fs_has_feature_xattr(fs->super)) {
@@ -25,7 +25,6 @@ static int xattrs_open(struct inode *inode, ext2_filsys *fsp, struct ext2_xattr_
 		unlock_fs(inode->sb);
 		return r;
 	}
-	*fsp = fs;
 	return 0;
 }
 
@@ -49,9 +48,8 @@ static int xattr_errno(struct inode *inode, errcode_t e)
 
 ssize_t ext_getxattr(struct inode *inode, const char *name, void *value, size_t size)
 {
-	ext2_filsys fs;
 	struct ext2_xattr_handle *h;
-	int r = xattrs_open(inode, &fs, &h);
+	int r = xattrs_open(inode, &h);
 	if (r)
 		return r;
 	void *v = NULL;
@@ -73,22 +71,33 @@ ssize_t ext_getxattr(struct inode *inode, const char *name, void *value, size_t 
 	return ret;
 }
 
-int ext_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
-		 int flags)
+/* The handle for a change to name (a writable filesystem), and in *get whether name is
+ * there (0) or not (EXT2_ET_EA_KEY_NOT_FOUND, or another error of libext2fs). */
+static int xattrs_open_rw(struct inode *inode, const char *name, struct ext2_xattr_handle **h,
+			  errcode_t *get)
 {
 	if (is_ro(inode->sb))
 		return -EROFS;
-	ext2_filsys fs;
-	struct ext2_xattr_handle *h;
-	int r = xattrs_open(inode, &fs, &h);
+	int r = xattrs_open(inode, h);
 	if (r)
 		return r;
 	void *old = NULL;
 	size_t oldlen;
-	errcode_t e = ext2fs_xattr_get(h, name, &old, &oldlen);
-	bool exists = !e;
+	*get = ext2fs_xattr_get(*h, name, &old, &oldlen);
 	if (old)
 		ext2fs_free_mem(&old);
+	return 0;
+}
+
+int ext_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
+		 int flags)
+{
+	struct ext2_xattr_handle *h;
+	errcode_t e;
+	int r = xattrs_open_rw(inode, name, &h, &e);
+	if (r)
+		return r;
+	bool exists = !e;
 	if (e && e != EXT2_ET_EA_KEY_NOT_FOUND)
 		r = xattr_errno(inode, e);
 	else if ((flags & XATTR_CREATE) && exists)
@@ -103,18 +112,11 @@ int ext_setxattr(struct inode *inode, const char *name, const void *value, size_
 
 int ext_removexattr(struct inode *inode, const char *name)
 {
-	if (is_ro(inode->sb))
-		return -EROFS;
-	ext2_filsys fs;
 	struct ext2_xattr_handle *h;
-	int r = xattrs_open(inode, &fs, &h);
+	errcode_t e;
+	int r = xattrs_open_rw(inode, name, &h, &e);
 	if (r)
 		return r;
-	void *old = NULL;
-	size_t oldlen;
-	errcode_t e = ext2fs_xattr_get(h, name, &old, &oldlen);
-	if (old)
-		ext2fs_free_mem(&old);
 	if (!e)
 		e = ext2fs_xattr_remove(h, name);
 	r = e ? xattr_errno(inode, e) : 0;
@@ -139,9 +141,8 @@ static int list_one(char *name, char *value, size_t value_len, void *data)
 
 ssize_t ext_listxattr(struct inode *inode, char *list, size_t size)
 {
-	ext2_filsys fs;
 	struct ext2_xattr_handle *h;
-	int r = xattrs_open(inode, &fs, &h);
+	int r = xattrs_open(inode, &h);
 	if (r)
 		return r == -EOPNOTSUPP ? 0 : r;
 	struct list_ctx c = {list, size, 0};

@@ -247,46 +247,44 @@ static int existing_target(int dfd, uaddr_t uname, struct lookup_last *l)
 	return err;
 }
 
-static long do_unlinkat(int dfd, uaddr_t uname)
+/* Why unlink refuses the name l found, or 0. */
+static int unlink_refusal(const struct lookup_last *l)
 {
-	struct lookup_last l;
-	int err = existing_target(dfd, uname, &l);
-	if (err)
-		return err;
-	struct inode *dir = l.parent.dentry->inode;
-	if (l.type != LAST_NORM)
-		err = -EISDIR;
-	else if (!l.child)
-		err = -ENOENT;
-	else if (S_ISDIR(l.child->inode->mode))
-		err = -EISDIR;
-	else if (l.slash)
-		err = -ENOTDIR;
-	else if (!(err = may_delete(&l.parent, l.child)))
-		err = dir->iop && dir->iop->unlink ? dir->iop->unlink(dir, l.name) : -EPERM;
-	if (!err)
-		d_delete(l.child);
-	lookup_last_put(&l);
-	return err;
+	if (l->type != LAST_NORM)
+		return -EISDIR;
+	if (!l->child)
+		return -ENOENT;
+	if (S_ISDIR(l->child->inode->mode))
+		return -EISDIR;
+	return l->slash ? -ENOTDIR : 0;
 }
 
-static long do_rmdirat(int dfd, uaddr_t uname)
+/* Why rmdir refuses the name l found, or 0 (emptiness is the filesystem's to check). */
+static int rmdir_refusal(const struct lookup_last *l)
+{
+	if (l->type != LAST_NORM)
+		return l->type == LAST_DOT ? -EINVAL : l->type == LAST_DOTDOT ? -ENOTEMPTY : -EBUSY;
+	if (!l->child)
+		return -ENOENT;
+	if (!S_ISDIR(l->child->inode->mode))
+		return -ENOTDIR;
+	return l->child == cur_root()->dentry ? -EBUSY : 0;
+}
+
+/* unlink (rmdir false) or rmdir of the name at uname. */
+static long do_remove(int dfd, uaddr_t uname, bool rmdir)
 {
 	struct lookup_last l;
 	int err = existing_target(dfd, uname, &l);
 	if (err)
 		return err;
 	struct inode *dir = l.parent.dentry->inode;
-	if (l.type != LAST_NORM)
-		err = l.type == LAST_DOT ? -EINVAL : l.type == LAST_DOTDOT ? -ENOTEMPTY : -EBUSY;
-	else if (!l.child)
-		err = -ENOENT;
-	else if (!S_ISDIR(l.child->inode->mode))
-		err = -ENOTDIR;
-	else if (l.child == cur_root()->dentry)
-		err = -EBUSY;
-	else if (!(err = may_delete(&l.parent, l.child)))
-		err = dir->iop && dir->iop->rmdir ? dir->iop->rmdir(dir, l.name) : -EPERM;
+	err = rmdir ? rmdir_refusal(&l) : unlink_refusal(&l);
+	if (!err && !(err = may_delete(&l.parent, l.child))) {
+		int (*op)(struct inode *, const char *) =
+			!dir->iop ? NULL : rmdir ? dir->iop->rmdir : dir->iop->unlink;
+		err = op ? op(dir, l.name) : -EPERM;
+	}
 	if (!err)
 		d_delete(l.child);
 	lookup_last_put(&l);
@@ -295,19 +293,19 @@ static long do_rmdirat(int dfd, uaddr_t uname)
 
 SYSCALL(unlink)
 {
-	return do_unlinkat(AT_FDCWD, a[0]);
+	return do_remove(AT_FDCWD, a[0], false);
 }
 
 SYSCALL(rmdir)
 {
-	return do_rmdirat(AT_FDCWD, a[0]);
+	return do_remove(AT_FDCWD, a[0], true);
 }
 
 SYSCALL(unlinkat)
 {
 	if (a[2] & ~AT_REMOVEDIR)
 		return -EINVAL;
-	return a[2] & AT_REMOVEDIR ? do_rmdirat(a[0], a[1]) : do_unlinkat(a[0], a[1]);
+	return do_remove(a[0], a[1], a[2] & AT_REMOVEDIR);
 }
 
 /* --- renaming ----------------------------------------------------------------------- */

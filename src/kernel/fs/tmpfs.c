@@ -361,17 +361,9 @@ static int tmpfs_setattr(struct inode *i, const struct iattr *a)
 			i->mtime = now;
 		tmpfs_resize(i, a->size);
 	}
-	if (a->valid & ATTR_MODE)
-		i->mode = (i->mode & S_IFMT) | (a->mode & 07777);
-	if (a->valid & ATTR_UID)
-		i->uid = a->uid;
-	if (a->valid & ATTR_GID)
-		i->gid = a->gid;
-	if (a->valid & ATTR_ATIME)
-		i->atime = a->atime;
-	if (a->valid & ATTR_MTIME)
-		i->mtime = a->mtime;
-	i->ctime = a->valid & ATTR_CTIME ? a->ctime : now;
+	setattr_copy(i, a);
+	if (!(a->valid & ATTR_CTIME))
+		i->ctime = now;
 	return 0;
 }
 

@@ -1,5 +1,5 @@
-/* The VFS objects: inodes and their cache, the dentry cache, open files, the registries
- * of filesystem types and character devices, and credential checks. */
+/* The VFS objects: the dentry cache, open files, and credential checks. The inode cache
+ * is in inode.c, the registries of filesystem types and character devices in registry.c. */
 #include "internal.h"
 
 void vfs_init(void)
@@ -63,88 +63,6 @@ int inode_permission(struct inode *i, int mask)
 	else if (cur_in_group(i->gid))
 		m >>= 3;
 	return (m & mask & 7) == (unsigned)(mask & 7) ? 0 : -EACCES;
-}
-
-/* --- inodes ------------------------------------------------------------------------- */
-
-struct timespec current_time(void)
-{
-	uint64_t ns = ktime_real();
-	return (struct timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
-}
-
-struct inode *new_inode(struct super_block *sb, mode_t mode)
-{
-	struct inode *i = xzalloc(sizeof(*i));
-	i->sb = sb;
-	i->mode = mode;
-	i->nlink = 1;
-	i->refcount = 1;
-	i->atime = i->mtime = i->ctime = current_time();
-	if (current && current->proc) {
-		i->uid = current->proc->cred.fsuid;
-		i->gid = current->proc->cred.fsgid;
-	}
-	list_init(&i->sb_link);
-	if (sb) {
-		i->ino = ++sb->next_ino;
-		if (!sb->inodes.next)
-			list_init(&sb->inodes);
-		list_add_tail(&i->sb_link, &sb->inodes);
-	}
-	return i;
-}
-
-struct inode *iget(struct super_block *sb, uint64_t ino)
-{
-	if (!sb->inodes.next)
-		return NULL;
-	list_for_each(it, &sb->inodes) {
-		struct inode *i = list_entry(it, struct inode, sb_link);
-		if (i->ino == ino) {
-			i->refcount++;
-			return i;
-		}
-	}
-	return NULL;
-}
-
-void igrab(struct inode *i)
-{
-	i->refcount++;
-}
-
-/* The last reference is gone: the filesystem lets go of it (and of its storage when
- * nlink is 0), then the VFS frees the struct it allocated in new_inode(). */
-void iput(struct inode *i)
-{
-	if (!i || --i->refcount > 0)
-		return;
-	/* Out of the inode cache first: eviction may sleep on the disk, and an iget()
-	 * meanwhile must read a fresh inode rather than find this dying one. */
-	list_del(&i->sb_link);
-	if (i->sb && i->sb->ops && i->sb->ops->evict_inode)
-		i->sb->ops->evict_inode(i);
-	free(i);
-}
-
-void mark_inode_dirty(struct inode *i)
-{
-	if (i->sb && i->sb->ops && i->sb->ops->write_inode)
-		i->sb->ops->write_inode(i);
-}
-
-void inode_touch(struct inode *i, bool atime, bool mtime, bool ctime)
-{
-	struct timespec now = current_time();
-	if (atime)
-		i->atime = now;
-	if (mtime)
-		i->mtime = now;
-	if (ctime)
-		i->ctime = now;
-	if (atime || mtime || ctime)
-		mark_inode_dirty(i);
 }
 
 /* --- dentry cache ------------------------------------------------------------------- */
@@ -385,56 +303,4 @@ void poll_wait(struct poll_table *pt, struct waitq *wq)
 		pt->wq[pt->n++] = wq;
 	else if (pt && wq)
 		pt->n = ARRAY_SIZE(pt->wq) + 1; /* overflow: the poller falls back to ticks */
-}
-
-/* --- registries --------------------------------------------------------------------- */
-
-static struct list fs_types = LIST_INIT(fs_types);
-struct list chrdev_list = LIST_INIT(chrdev_list);
-
-void register_filesystem(struct fs_type *t)
-{
-	list_add_tail(&t->link, &fs_types);
-}
-
-const struct fs_type *find_filesystem(const char *name)
-{
-	list_for_each(it, &fs_types) {
-		struct fs_type *t = list_entry(it, struct fs_type, link);
-		if (!strcmp(t->name, name))
-			return t;
-	}
-	return NULL;
-}
-
-const struct fs_type *next_filesystem(const struct fs_type *prev)
-{
-	const struct list *at = prev ? prev->link.next : fs_types.next;
-	return at == &fs_types ? NULL : list_entry(at, struct fs_type, link);
-}
-
-void register_chrdev(unsigned major, unsigned minor, const char *name,
-		     const struct file_ops *fop)
-{
-	struct chrdev *c = xzalloc(sizeof(*c));
-	c->major = major;
-	c->minor = minor;
-	c->name = name;
-	c->fop = fop;
-	list_add_tail(&c->link, &chrdev_list);
-}
-
-const struct file_ops *find_chrdev(dev_t rdev)
-{
-	const struct file_ops *any = NULL;
-	list_for_each(it, &chrdev_list) {
-		struct chrdev *c = list_entry(it, struct chrdev, link);
-		if (c->major != major(rdev))
-			continue;
-		if (c->minor == minor(rdev))
-			return c->fop;
-		if (c->minor == CHRDEV_ANY_MINOR)
-			any = c->fop;
-	}
-	return any;
 }

@@ -211,6 +211,11 @@ void iput(struct inode *i);
 void mark_inode_dirty(struct inode *i);
 void inode_touch(struct inode *i, bool atime, bool mtime, bool ctime);
 struct timespec current_time(void);
+/* Copy what a sets of the mode, owner and times into i (the size is the filesystem's
+ * business), as Linux's setattr_copy. */
+void setattr_copy(struct inode *i, const struct iattr *a);
+/* Inodes new_inode() made that are not freed yet (Linux: inodes_stat.nr_inodes). */
+extern long nr_inodes;
 
 /* dentries and paths */
 struct dentry *dget(struct dentry *d);

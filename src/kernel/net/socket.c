@@ -192,26 +192,27 @@ int sock_wait(struct waitq *wq, uint64_t deadline)
 	return r;
 }
 
-struct ucred cur_ucred_peer(void)
+/* The current process's pid with its effective or its real ids. */
+static struct ucred cur_ucred(bool effective)
 {
 	struct ucred u = {0, 0, 0};
 	if (current && current->proc) {
+		const struct creds *c = &current->proc->cred;
 		u.pid = current->proc->pid;
-		u.uid = current->proc->cred.euid;
-		u.gid = current->proc->cred.egid;
+		u.uid = effective ? c->euid : c->uid;
+		u.gid = effective ? c->egid : c->gid;
 	}
 	return u;
 }
 
+struct ucred cur_ucred_peer(void)
+{
+	return cur_ucred(true);
+}
+
 struct ucred cur_ucred_scm(void)
 {
-	struct ucred u = {0, 0, 0};
-	if (current && current->proc) {
-		u.pid = current->proc->pid;
-		u.uid = current->proc->cred.uid;
-		u.gid = current->proc->cred.gid;
-	}
-	return u;
+	return cur_ucred(false);
 }
 
 static int miter_move(struct msg_iter *it, char *p, size_t n, bool from_msg)
@@ -469,33 +470,33 @@ SYSCALL(socketpair)
 
 /* --- names and connections ---------------------------------------------------------- */
 
-SYSCALL(bind)
+/* bind and connect: the socket at fd and the address of len bytes at uaddr. */
+static long do_bind_connect(int fd, uaddr_t uaddr, int len, bool connect)
 {
 	struct file *f;
 	struct socket *s;
 	struct sockaddr_storage addr;
-	int err = sockfd(a[0], &f, &s);
+	int err = sockfd(fd, &f, &s);
 	if (err)
 		return err;
-	if (!(err = addr_from_user(a[1], (int)a[2], &addr)))
-		err = s->ops->bind ? s->ops->bind(s, &addr, (int)a[2]) : -EOPNOTSUPP;
+	err = addr_from_user(uaddr, len, &addr);
+	if (!err && connect)
+		err = s->ops->connect ? s->ops->connect(s, &addr, len, f->flags & O_NONBLOCK)
+				      : -EOPNOTSUPP;
+	else if (!err)
+		err = s->ops->bind ? s->ops->bind(s, &addr, len) : -EOPNOTSUPP;
 	fput(f);
 	return err;
 }
 
+SYSCALL(bind)
+{
+	return do_bind_connect(a[0], a[1], a[2], false);
+}
+
 SYSCALL(connect)
 {
-	struct file *f;
-	struct socket *s;
-	struct sockaddr_storage addr;
-	int err = sockfd(a[0], &f, &s);
-	if (err)
-		return err;
-	if (!(err = addr_from_user(a[1], (int)a[2], &addr)))
-		err = s->ops->connect ? s->ops->connect(s, &addr, (int)a[2], f->flags & O_NONBLOCK)
-				      : -EOPNOTSUPP;
-	fput(f);
-	return err;
+	return do_bind_connect(a[0], a[1], a[2], true);
 }
 
 SYSCALL(listen)
@@ -621,6 +622,46 @@ static ssize_t import_iovec(uaddr_t uiov, size_t cnt, struct iovec *fast, size_t
 	return total;
 }
 
+/* The destination of a send (namelen bytes at uname, 0: none) into addr, and the
+ * sender's credentials: how every send starts. */
+static int send_begin(struct kmsg *m, struct sockaddr_storage *addr, uaddr_t uname, int namelen)
+{
+	int err = addr_from_user(uname, namelen, addr);
+	if (err)
+		return err;
+	m->name = namelen ? addr : NULL;
+	m->namelen = namelen;
+	m->scm.creds = cur_ucred_scm();
+	return 0;
+}
+
+/* Hand total bytes in iov[cnt] to the protocol: a send, or a receive whose source
+ * address, if uname is not 0, goes to uname with its length at ulen (as Linux's
+ * move_addr_to_user). A non-blocking file makes the call MSG_DONTWAIT. */
+static long sock_xfer(struct socket *s, struct file *f, struct kmsg *m, struct iovec *iov,
+		      size_t cnt, size_t total, int flags, bool send, uaddr_t uname, uaddr_t ulen)
+{
+	struct sockaddr_storage addr;
+	m->iter = (struct msg_iter){.iov = iov, .cnt = cnt, .left = total};
+	if (!send) {
+		memset(&addr, 0, sizeof(addr));
+		m->name = &addr;
+		m->in_flags = flags;
+	}
+	if (f->flags & O_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	if (send)
+		return s->ops->sendmsg(s, m, total, flags);
+	long r = s->ops->recvmsg(s, m, total, flags);
+	m->name = NULL; /* addr is gone on return */
+	if (r >= 0 && uname) {
+		int e = addr_to_user(&addr, m->namelen, uname, ulen);
+		if (e)
+			r = e;
+	}
+	return r;
+}
+
 /* One sendmsg: hdr is the guest's msghdr, copied (its pointers are guest addresses). */
 static long do_sendmsg(struct socket *s, struct file *f, struct msghdr *hdr, int flags)
 {
@@ -632,18 +673,13 @@ static long do_sendmsg(struct socket *s, struct file *f, struct msghdr *hdr, int
 	int namelen = hdr->msg_name ? hdr->msg_namelen : 0;
 	if (namelen < 0)
 		return -EINVAL;
-	if (namelen > (int)sizeof(addr))
-		namelen = sizeof(addr);
-	if ((err = addr_from_user((uaddr_t)hdr->msg_name, namelen, &addr)))
+	if ((err = send_begin(&m, &addr, (uaddr_t)hdr->msg_name, MIN(namelen, (int)sizeof(addr)))))
 		return err;
-	m.name = namelen ? &addr : NULL;
-	m.namelen = namelen;
 	ssize_t total = import_iovec((uaddr_t)hdr->msg_iov, hdr->msg_iovlen, fast, ARRAY_SIZE(fast), &iov);
 	if (total < 0) {
 		err = total;
 		goto out;
 	}
-	m.scm.creds = cur_ucred_scm();
 	if (hdr->msg_controllen > INT_MAX || hdr->msg_controllen > OPTMEM_MAX) {
 		err = -ENOBUFS;
 		goto out;
@@ -657,10 +693,7 @@ static long do_sendmsg(struct socket *s, struct file *f, struct msghdr *hdr, int
 		if ((err = scm_parse(s, ctl, hdr->msg_controllen, &m.scm)))
 			goto out;
 	}
-	m.iter = (struct msg_iter){.iov = iov, .cnt = hdr->msg_iovlen, .left = total};
-	if (f->flags & O_NONBLOCK)
-		flags |= MSG_DONTWAIT;
-	err = s->ops->sendmsg(s, &m, total, flags);
+	err = sock_xfer(s, f, &m, iov, hdr->msg_iovlen, total, flags, true, 0, 0);
 out:
 	scm_destroy(&m.scm);
 	free(ctl);
@@ -669,12 +702,10 @@ out:
 	return err;
 }
 
-/* One recvmsg into the guest's msghdr at umsg (hdr is its copy); with umsg 0 (recvfrom)
- * nothing is written back but the name, at hdr's name and *uaddrlen. */
+/* One recvmsg into the guest's msghdr at umsg (hdr is its copy). */
 static long do_recvmsg(struct socket *s, struct file *f, struct msghdr *hdr, uaddr_t umsg,
-		       uaddr_t uaddrlen, int flags)
+		       int flags)
 {
-	struct sockaddr_storage addr;
 	struct iovec fast[8], *iov = NULL;
 	struct kmsg m = {0};
 	long err;
@@ -687,167 +718,93 @@ static long do_recvmsg(struct socket *s, struct file *f, struct msghdr *hdr, uad
 		err = total;
 		goto out;
 	}
-	memset(&addr, 0, sizeof(addr));
-	m.name = &addr;
-	m.iter = (struct msg_iter){.iov = iov, .cnt = hdr->msg_iovlen, .left = total};
 	m.ucontrol = (uaddr_t)hdr->msg_control;
 	m.controllen = hdr->msg_controllen;
-	m.in_flags = flags;
 	m.msg_flags = flags & MSG_CMSG_CLOEXEC;
-	if (f->flags & O_NONBLOCK)
-		flags |= MSG_DONTWAIT;
-	err = s->ops->recvmsg(s, &m, total, flags);
+	err = sock_xfer(s, f, &m, iov, hdr->msg_iovlen, total, flags, false, (uaddr_t)hdr->msg_name,
+			umsg + offsetof(struct msghdr, msg_namelen));
 	if (err < 0)
 		goto out;
-	long len = err;
-	if (hdr->msg_name) {
-		uaddr_t ulen = umsg ? umsg + offsetof(struct msghdr, msg_namelen) : uaddrlen;
-		int e = addr_to_user(&addr, m.namelen, (uaddr_t)hdr->msg_name, ulen);
-		if (e) {
-			err = e;
-			goto out;
-		}
-	}
-	if (umsg) {
-		int fl = m.msg_flags;
-		size_t cl = m.control_used;
-		if (PUT_USER(fl, umsg + offsetof(struct msghdr, msg_flags)) ||
-		    PUT_USER(cl, umsg + offsetof(struct msghdr, msg_controllen))) {
-			err = -EFAULT;
-			goto out;
-		}
-	}
-	err = len;
+	int fl = m.msg_flags;
+	size_t cl = m.control_used;
+	if (PUT_USER(fl, umsg + offsetof(struct msghdr, msg_flags)) ||
+	    PUT_USER(cl, umsg + offsetof(struct msghdr, msg_controllen)))
+		err = -EFAULT;
 out:
 	if (iov != fast)
 		free(iov);
 	return err;
 }
 
-SYSCALL(sendto)
+/* sendto and recvfrom: one buffer (len bytes at ubuf), the peer's name at uname. */
+static long do_sendto_recvfrom(int fd, uaddr_t ubuf, size_t len, int flags, uaddr_t uname,
+			       uint64_t namelen, bool send)
 {
 	struct file *f;
 	struct socket *s;
-	int err = sockfd(a[0], &f, &s);
+	int err = sockfd(fd, &f, &s);
 	if (err)
 		return err;
-	struct iovec v = {(void *)(uintptr_t)a[1], MIN((size_t)a[2], (size_t)MAX_RW_COUNT)};
+	struct iovec v = {(void *)(uintptr_t)ubuf, MIN(len, (size_t)MAX_RW_COUNT)};
 	struct sockaddr_storage addr;
 	struct kmsg m = {0};
-	int namelen = a[4] ? (int)a[5] : 0;
-	long r;
-	if ((r = addr_from_user(a[4], namelen, &addr)))
-		goto out;
-	m.name = namelen ? &addr : NULL;
-	m.namelen = namelen;
-	m.scm.creds = cur_ucred_scm();
-	m.iter = (struct msg_iter){.iov = &v, .cnt = 1, .left = v.iov_len};
-	int flags = a[3];
-	if (f->flags & O_NONBLOCK)
-		flags |= MSG_DONTWAIT;
-	r = s->ops->sendmsg(s, &m, v.iov_len, flags);
+	long r = 0;
+	if (send)
+		r = send_begin(&m, &addr, uname, uname ? (int)namelen : 0);
+	if (!r)
+		r = sock_xfer(s, f, &m, &v, 1, v.iov_len, flags, send, send ? 0 : uname, namelen);
 	scm_destroy(&m.scm);
-out:
 	fput(f);
 	return r;
 }
 
+SYSCALL(sendto)
+{
+	return do_sendto_recvfrom(a[0], a[1], a[2], a[3], a[4], a[5], true);
+}
+
 SYSCALL(recvfrom)
+{
+	return do_sendto_recvfrom(a[0], a[1], a[2], a[3], a[4], a[5], false);
+}
+
+/* sendmsg and recvmsg: one message, described by the guest's msghdr at umsg. */
+static long do_msg(int fd, uaddr_t umsg, int flags, bool send)
 {
 	struct file *f;
 	struct socket *s;
-	int err = sockfd(a[0], &f, &s);
+	struct msghdr hdr;
+	int err = sockfd(fd, &f, &s);
 	if (err)
 		return err;
-	struct iovec v = {(void *)(uintptr_t)a[1], MIN((size_t)a[2], (size_t)MAX_RW_COUNT)};
-	struct sockaddr_storage addr;
-	struct kmsg m = {0};
-	memset(&addr, 0, sizeof(addr));
-	m.name = &addr;
-	m.iter = (struct msg_iter){.iov = &v, .cnt = 1, .left = v.iov_len};
-	int flags = a[3];
-	m.in_flags = flags;
-	if (f->flags & O_NONBLOCK)
-		flags |= MSG_DONTWAIT;
-	long r = s->ops->recvmsg(s, &m, v.iov_len, flags);
-	if (r >= 0 && a[4]) {
-		int e = addr_to_user(&addr, m.namelen, a[4], a[5]);
-		if (e)
-			r = e;
-	}
+	long r = -EFAULT;
+	if (!copy_from_user(&hdr, umsg, sizeof(hdr)))
+		r = send ? do_sendmsg(s, f, &hdr, flags) : do_recvmsg(s, f, &hdr, umsg, flags);
 	fput(f);
 	return r;
 }
 
 SYSCALL(sendmsg)
 {
-	struct file *f;
-	struct socket *s;
-	struct msghdr hdr;
-	int err = sockfd(a[0], &f, &s);
-	if (err)
-		return err;
-	long r = copy_from_user(&hdr, a[1], sizeof(hdr)) ? -EFAULT : do_sendmsg(s, f, &hdr, a[2]);
-	fput(f);
-	return r;
+	return do_msg(a[0], a[1], a[2], true);
 }
 
 SYSCALL(recvmsg)
 {
-	struct file *f;
-	struct socket *s;
-	struct msghdr hdr;
-	int err = sockfd(a[0], &f, &s);
-	if (err)
-		return err;
-	long r = copy_from_user(&hdr, a[1], sizeof(hdr)) ? -EFAULT
-							 : do_recvmsg(s, f, &hdr, a[1], 0, a[2]);
-	fput(f);
-	return r;
+	return do_msg(a[0], a[1], a[2], false);
 }
 
-SYSCALL(sendmmsg)
+/* sendmmsg and recvmmsg: up to vlen messages of the guest's mmsghdr array at umm, each
+ * one's length written back; receiving, until the timeout at uts (0: none) is over. The
+ * count done, or the first error if none was. */
+static long do_mmsg(int fd, uaddr_t umm, unsigned vlen, int flags, uaddr_t uts, bool send)
 {
 	struct file *f;
 	struct socket *s;
-	int err = sockfd(a[0], &f, &s);
+	int err = sockfd(fd, &f, &s);
 	if (err)
 		return err;
-	uaddr_t umm = a[1];
-	unsigned vlen = MIN((unsigned)a[2], (unsigned)UIO_MAXIOV);
-	int flags = a[3];
-	long r = 0;
-	unsigned n;
-	for (n = 0; n < vlen; n++) {
-		struct mmsghdr mh;
-		uaddr_t at = umm + n * sizeof(mh);
-		if (copy_from_user(&mh.msg_hdr, at, sizeof(mh.msg_hdr))) {
-			r = -EFAULT;
-			break;
-		}
-		r = do_sendmsg(s, f, &mh.msg_hdr, flags);
-		if (r < 0)
-			break;
-		unsigned len = r;
-		if (PUT_USER(len, at + offsetof(struct mmsghdr, msg_len))) {
-			r = -EFAULT;
-			break;
-		}
-	}
-	fput(f);
-	return n ? (long)n : r;
-}
-
-SYSCALL(recvmmsg)
-{
-	struct file *f;
-	struct socket *s;
-	int err = sockfd(a[0], &f, &s);
-	if (err)
-		return err;
-	uaddr_t umm = a[1], uts = a[4];
-	unsigned vlen = MIN((unsigned)a[2], (unsigned)UIO_MAXIOV);
-	int flags = a[3];
+	vlen = MIN(vlen, (unsigned)UIO_MAXIOV);
 	uint64_t deadline = 0;
 	struct timespec ts;
 	if (uts) {
@@ -870,7 +827,8 @@ SYSCALL(recvmmsg)
 			r = -EFAULT;
 			break;
 		}
-		r = do_recvmsg(s, f, &mh.msg_hdr, at, 0, flags);
+		r = send ? do_sendmsg(s, f, &mh.msg_hdr, flags)
+			 : do_recvmsg(s, f, &mh.msg_hdr, at, flags);
 		if (r < 0)
 			break;
 		unsigned len = r;
@@ -878,7 +836,7 @@ SYSCALL(recvmmsg)
 			r = -EFAULT;
 			break;
 		}
-		if (flags & MSG_WAITFORONE)
+		if (!send && (flags & MSG_WAITFORONE))
 			flags |= MSG_DONTWAIT;
 		if (uts && ktime_mono() >= deadline) {
 			n++;
@@ -894,6 +852,16 @@ SYSCALL(recvmmsg)
 	}
 	fput(f);
 	return n ? (long)n : r;
+}
+
+SYSCALL(sendmmsg)
+{
+	return do_mmsg(a[0], a[1], a[2], a[3], 0, true);
+}
+
+SYSCALL(recvmmsg)
+{
+	return do_mmsg(a[0], a[1], a[2], a[3], a[4], false);
 }
 
 /* --- options ------------------------------------------------------------------------- */

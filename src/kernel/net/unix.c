@@ -1093,51 +1093,33 @@ static void unix_release(struct socket *sock)
 		usock_release(u, false);
 }
 
+/* What the three socket types share. */
+#define UNIX_COMMON_OPS                                                                            \
+	.family = AF_UNIX, .release = unix_release, .bind = unix_bind, .connect = unix_connect,    \
+	.socketpair = unix_socketpair, .getname = unix_getname, .ioctl = unix_ioctl,               \
+	.shutdown = unix_shutdown, .getsockopt = unix_getsockopt
+
 static const struct proto_ops unix_stream_ops = {
-	.family = AF_UNIX,
-	.release = unix_release,
-	.bind = unix_bind,
-	.connect = unix_connect,
-	.socketpair = unix_socketpair,
+	UNIX_COMMON_OPS,
 	.listen = unix_listen,
 	.accept = unix_accept,
-	.getname = unix_getname,
 	.poll = stream_poll,
-	.ioctl = unix_ioctl,
-	.shutdown = unix_shutdown,
-	.getsockopt = unix_getsockopt,
 	.sendmsg = stream_sendmsg,
 	.recvmsg = stream_recvmsg,
 };
 
 static const struct proto_ops unix_dgram_ops = {
-	.family = AF_UNIX,
-	.release = unix_release,
-	.bind = unix_bind,
-	.connect = unix_connect,
-	.socketpair = unix_socketpair,
-	.getname = unix_getname,
+	UNIX_COMMON_OPS,
 	.poll = dgram_poll,
-	.ioctl = unix_ioctl,
-	.shutdown = unix_shutdown,
-	.getsockopt = unix_getsockopt,
 	.sendmsg = dgram_sendmsg,
 	.recvmsg = dgram_recvmsg,
 };
 
 static const struct proto_ops unix_seqpacket_ops = {
-	.family = AF_UNIX,
-	.release = unix_release,
-	.bind = unix_bind,
-	.connect = unix_connect,
-	.socketpair = unix_socketpair,
+	UNIX_COMMON_OPS,
 	.listen = unix_listen,
 	.accept = unix_accept,
-	.getname = unix_getname,
 	.poll = dgram_poll,
-	.ioctl = unix_ioctl,
-	.shutdown = unix_shutdown,
-	.getsockopt = unix_getsockopt,
 	.sendmsg = dgram_sendmsg,
 	.recvmsg = dgram_recvmsg,
 };
