@@ -41,6 +41,7 @@ declare -A _bg_pid=() _bg_fd=() _bg_log=()
 
 # --- recording ----------------------------------------------------------------------
 note() { printf '%s\n' "$*" >>"$WORK/trace"; }
+
 _t0=$(date +%s.%N)
 _elapsed() { awk -v a="$_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -98,7 +99,7 @@ vm_start() {
 	GUEST_BAD=0
 	{
 		printf '$'
-		printf ' %q' "$VMLINUX" "mode=$MODE" quiet "$@"
+		printf ' %q' "$VMLINUX" "$(mode_arg "$MODE")" quiet "$@"
 		printf '   # %s at %ss, log %s\n' "$name" "$(_elapsed)" "$VM_LOG"
 	} >>"$WORK/trace"
 	_bg_log[$name]=$VM_LOG
@@ -111,7 +112,7 @@ vm_start() {
 	rm -f "$fifo"
 	mkfifo "$fifo"
 	exec {fd}<>"$fifo"
-	setsid "$VMLINUX" "mode=$MODE" quiet "$@" <"$fifo" >"$VM_LOG" 2>&1 &
+	setsid "$VMLINUX" "$(mode_arg "$MODE")" quiet "$@" <"$fifo" >"$VM_LOG" 2>&1 &
 	_bg_pid[$name]=$!
 	_bg_fd[$name]=$fd
 	return 0

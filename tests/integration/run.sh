@@ -8,7 +8,7 @@
 # 0 when everything passed.
 #
 # Environment:
-#   MODES         modes to run (default "skas tt")
+#   MODES         modes to run (default "skas ptrace tt"; ptrace is skas=ptrace)
 #   JOBS          cases run at once (default 2)
 #   TIMEOUT       seconds one boot may take (default 60)
 #   CASE_TIMEOUT  seconds one case (all its boots) may take (default 300)
@@ -22,7 +22,12 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$here/../.." && pwd)
-MODES=${MODES:-"skas tt"}
+MODES=${MODES:-"skas ptrace tt"}
+
+# mode_arg MODE: the command-line word that selects a mode: skas, tt, or ptrace (the
+# SKAS mode through PTRACE_SYSEMU, skas=ptrace). Cases get it too (lib.sh uses it).
+mode_arg() { if [ "$1" = ptrace ]; then echo skas=ptrace; else echo "mode=$1"; fi; }
+export -f mode_arg
 JOBS=${JOBS:-2}
 TIMEOUT=${TIMEOUT:-60}
 CASE_TIMEOUT=${CASE_TIMEOUT:-300}
@@ -77,7 +82,7 @@ for m in $MODES; do
 	mkdir -p "$d"
 	cp --sparse=always "$ROOTFS" "$d/rootfs.img"
 	start=$(date +%s.%N)
-	timeout -k 5 20 "$VMLINUX" "ubd0=$d/rootfs.img" "mode=$m" quiet init=/bin/true </dev/null >"$d/log" 2>&1
+	timeout -k 5 20 "$VMLINUX" "ubd0=$d/rootfs.img" "$(mode_arg "$m")" quiet init=/bin/true </dev/null >"$d/log" 2>&1
 	rc=$?
 	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 	rm -f "$d/rootfs.img"

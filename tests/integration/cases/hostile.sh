@@ -12,9 +12,8 @@
 # nothing in vmlinux's host working directory was created; a host "sentinel" process the
 # attacks try to kill is alive; vmlinux exited (no hang) with the expected status.
 #
-# In mode=skas every boot runs a second time with skas=ptrace (the PTRACE_SYSEMU
-# platform) unless HOSTILE_PTRACE=0: run.sh passes modes as mode=$MODE, which cannot
-# express skas=ptrace, so this case adds it to the command line itself.
+# skas=ptrace is a mode of its own in run.sh (MODES=ptrace). HOSTILE_PTRACE=1 also runs
+# every boot of mode=skas a second time with skas=ptrace.
 
 h_bin=$WORK/hostile-bin
 h_prefix=/tmp/vmlinux-hostile-$$
@@ -136,7 +135,7 @@ h_boot() {
 	local what=$1 want=$2 t=$3 vmargs=$4 prog=$5 plat
 	shift 5
 	local plats=("")
-	[ "$MODE" = skas ] && [ "${HOSTILE_PTRACE:-1}" = 1 ] && plats+=("skas=ptrace")
+	[ "$MODE" = skas ] && [ "${HOSTILE_PTRACE:-0}" = 1 ] && plats+=("skas=ptrace")
 	for plat in "${plats[@]}"; do
 		local w="$what${plat:+ [$plat]}"
 		# shellcheck disable=SC2086 # vmargs is a list of words
@@ -190,7 +189,7 @@ h_boot "init sets fs base to a kernel address" clean 30 "" regs init:fsbase
 # kernel address, which PTRACE_SETREGS refuses; 200 times): counted while the guest
 # waits after the attack.
 h_plats=("")
-[ "$MODE" = skas ] && [ "${HOSTILE_PTRACE:-1}" = 1 ] && h_plats+=("skas=ptrace")
+[ "$MODE" = skas ] && [ "${HOSTILE_PTRACE:-0}" = 1 ] && h_plats+=("skas=ptrace")
 for h_plat in "${h_plats[@]}"; do
 	# shellcheck disable=SC2086 # h_plat is empty or one word
 	vm_start fscount "ubd0=$IMG" $h_plat rw init=/hostile/regs --secret "$h_secret" \
