@@ -1632,6 +1632,7 @@ static const struct file_ops ext_file_fops = {
 static const struct file_ops ext_dir_fops = {
 	.readdir = ext_readdir,
 	.fsync = ext_dir_fsync,
+	.ioctl = ext_dir_ioctl,
 };
 
 static const struct super_ops ext_sops = {

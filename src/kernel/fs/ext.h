@@ -29,6 +29,9 @@ int ext_setxattr(struct inode *inode, const char *name, const void *value, size_
 		 int flags);
 ssize_t ext_listxattr(struct inode *inode, char *list, size_t size);
 int ext_removexattr(struct inode *inode, const char *name);
+
+/* Directory ioctls (ext_trim.c): FITRIM. */
+long ext_dir_ioctl(struct file *f, unsigned cmd, uint64_t arg);
 /* File data: served from the block cache when a block is there (it may be newer than
  * the disk), read from the device otherwise without being cached, except for up to ra
  * blocks past the end read ahead and cached for the next call. */
