@@ -1,13 +1,16 @@
 /* Guest memory maps. The kernel keeps each address space's list of areas (VMAs) and
  * asks the platform to make the host mappings; pages live in the guest's host process,
  * so page faults and fork's copy-on-write are done by the host at native speed.
- * File mappings are filled from the page cache when they are made (copied, not shared:
- * MAP_SHARED writes to files are not written back yet). mem= is enforced by counting
- * committed private memory, as Linux's strict overcommit does. */
+ * File mappings are private to the process (MAP_SHARED writes to files are not written
+ * back yet): where the platform can map host fds (mode=skas), the file's memfd from
+ * fs/filemap.c is mapped copy-on-write, without a copy; elsewhere the data is copied in
+ * from the page cache when the mapping is made. mem= is enforced by counting committed
+ * private memory, as Linux's strict overcommit does. */
 #define _GNU_SOURCE
 #include "mm.h"
 #include "syscalls.h"
 #include "fs/fs.h"
+#include "fs/filemap.h"
 #include <sys/mman.h>
 
 #define VM_ACCOUNT 0x40000000 /* counted against mem= */
@@ -287,6 +290,58 @@ static int fill_from_file(struct file *f, uaddr_t addr, size_t len, uint64_t off
 	return err;
 }
 
+/* Anonymous memory, or a private copy of the file's data read in now. */
+static long map_copy(struct file *file, uaddr_t addr, size_t len, int prot, int flags,
+		     uint64_t off)
+{
+	int hprot = file ? (prot | PROT_WRITE) : prot;
+	int hflags = (file || !(flags & MAP_SHARED)) ? MAP_PRIVATE : MAP_SHARED;
+	long r = platform->mmap(current->ut, addr, len, hprot, hflags | (flags & MAP_NORESERVE),
+				-1, 0);
+	if (r < 0 || !file)
+		return r;
+	int err = fill_from_file(file, addr, len, off);
+	if (!err && hprot != prot)
+		err = platform->mprotect(current->ut, addr, len, prot);
+	if (err)
+		platform->munmap(current->ut, addr, len);
+	return err;
+}
+
+/* The platform said once that it cannot map host fds (the ptrace platforms). */
+static bool no_fd_mmap;
+
+/* The file's memfd for a mapping, if the file's data is the page cache's and the
+ * platform may take it. */
+static struct filemap *file_memfd(struct file *file)
+{
+	if (no_fd_mmap || !file->fop || file->fop->read != generic_file_read)
+		return NULL;
+	return filemap_get(file->inode);
+}
+
+/* The file's pages from its memfd, copy-on-write: no copy. Whole pages past the end of
+ * the file are anonymous zero pages, as with the copy (Linux raises SIGBUS there); the
+ * rest of the last page is zeros in the memfd, as on Linux. -ENOSYS: copy instead (also
+ * when the host refuses the memfd, say executable memfds). */
+static long map_memfd(struct filemap *fm, uaddr_t addr, size_t len, int prot, uint64_t off)
+{
+	size_t flen = off < fm->bytes ? MIN(len, fm->bytes - off) : 0;
+	long r = 0;
+	if (flen)
+		r = platform->mmap(current->ut, addr, flen, prot, MAP_PRIVATE | MAP_FIXED, fm->fd,
+				   (off_t)off);
+	if (r == -ENOSYS)
+		no_fd_mmap = true;
+	if (r == -ENOSYS || r == -EPERM || r == -EACCES)
+		return -ENOSYS;
+	if (r >= 0 && flen < len)
+		r = platform->mmap(current->ut, addr + flen, len - flen, prot, MAP_PRIVATE, -1, 0);
+	if (r < 0)
+		platform->munmap(current->ut, addr, len);
+	return r;
+}
+
 long do_mmap(uaddr_t addr, size_t len, int prot, int flags, struct file *file, uint64_t off)
 {
 	struct mm *mm = current->mm;
@@ -320,22 +375,19 @@ long do_mmap(uaddr_t addr, size_t len, int prot, int flags, struct file *file, u
 	if (flags & MAP_FIXED_NOREPLACE && !range_free(mm, addr, addr + len))
 		return -EEXIST;
 
+	/* Read the file in (this may sleep) before the map changes. */
+	struct filemap *fm = file ? file_memfd(file) : NULL;
 	vma_remove_range(mm, addr, addr + len);
-	int hprot = file ? (prot | PROT_WRITE) : prot;
-	int hflags = (file || !(flags & MAP_SHARED)) ? MAP_PRIVATE : MAP_SHARED;
-	long r = platform->mmap(current->ut, addr, len, hprot, hflags | (flags & MAP_NORESERVE),
-				-1, 0);
+	long r = fm ? map_memfd(fm, addr, len, prot, off) : -ENOSYS;
+	if (fm) {
+		filemap_put(fm);
+		if (no_fd_mmap)
+			filemap_drop(file->inode); /* no use for it here */
+	}
+	if (r == -ENOSYS)
+		r = map_copy(file, addr, len, prot, flags, off);
 	if (r < 0)
 		return r;
-	if (file) {
-		int err = fill_from_file(file, addr, len, off);
-		if (!err && hprot != prot)
-			err = platform->mprotect(current->ut, addr, len, prot);
-		if (err) {
-			platform->munmap(current->ut, addr, len);
-			return err;
-		}
-	}
 	struct vma *v = xzalloc(sizeof(*v));
 	v->start = addr;
 	v->end = addr + len;

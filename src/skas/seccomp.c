@@ -11,7 +11,8 @@
  * which emulates the call, writes the new registers and bumps cmd_seq; the stub (which
  * spins for a bounded time, then sleeps on a futex in the channel) loads them into its
  * signal frame and returns to the guest with rt_sigreturn. Host work in the address
- * space (mmap, munmap, clone, ...) is asked the same way while the stub waits.
+ * space (mmap, munmap, clone, ...) is asked the same way while the stub waits; a file
+ * mapping borrows the file's memfd for the call (see Trust).
  *
  * Sleeping on both sides: a stub that gives up spinning sets stub_sleeping and waits on
  * FUTEX_WAIT(cmd_seq); the kernel wakes it after a command. A kernel thread that gives up
@@ -41,7 +42,15 @@
  * host attributes to the pid the clone returned to the parent the kernel serves, and its
  * channel is a fresh memfd the kernel puts into that child alone with
  * SECCOMP_IOCTL_NOTIF_ADDFD; channels are MADV_DONTFORK and exec drops every other slot,
- * so no other process can write a thread's channel after a fork or an exec. A guest
+ * so no other process can write a thread's channel after a fork or an exec. File
+ * mappings borrow the file's memfd (fs/filemap.c: sealed, so no mapping can change it)
+ * the same way: the stub asks with a notification while it serves SKAS_CMD_MMAP_FD, the
+ * kernel installs the fd only into the process the host names as the one it is waiting
+ * for, once; the stub maps it MAP_PRIVATE and keeps it only while the kernel maps the
+ * same file again (an ELF's segments), closing it before any other command, so before
+ * guest code runs. The kernel never takes an fd number from a channel, the process holds
+ * no other fd that a forged mmap could name, and the filter allows file mappings below
+ * the guest top only MAP_PRIVATE (shared ones only in the slots: channels). A guest
  * address space holds no host fd at all while guest code runs, and every new process
  * has no_new_privs, dies with the kernel (PDEATHSIG), sits in its own session and, where
  * the host allows, in a user/mount/net/ipc/uts namespace of its own (one set, made once
@@ -50,8 +59,10 @@
  *
  * What a hostile guest can still do to itself or its own family: forge events for its
  * own threads, break its own channels (the kernel then sees a dead thread), make the
- * stub map anonymous memory below the stub without the kernel's accounting, and leave a
- * clone child that never says hello (it stays until the kernel exits). */
+ * stub map anonymous memory below the stub without the kernel's accounting, keep a lent
+ * memfd by hijacking a thread's stub from another thread while it maps (the data of a
+ * file it maps anyway, read-only), and leave a clone child that never says hello (it
+ * stays until the kernel exits). */
 #define _GNU_SOURCE
 #include "ptrace.h"
 #include "mem.h"
@@ -72,6 +83,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -136,6 +148,11 @@ struct uthread {
 	bool gone;  /* the host process died and is reaped */
 	bool dying; /* released: killed, reaped when its pidfd says so */
 	int exit_code, exit_status; /* how: siginfo si_code (CLD_*) and si_status */
+	/* The file the stub kept from its last SKAS_CMD_MMAP_FD: our own reference to it,
+	 * so that its inode number names it (-1: none). */
+	int lent;
+	dev_t lent_dev;
+	ino_t lent_ino;
 };
 
 static int stub_fd = -1;
@@ -182,6 +199,17 @@ static struct hello {
 	uint64_t seq;
 } hellos[MAX_HELLOS];
 static uint64_t hello_seq;
+
+/* Host fds lent for a file mapping (sc_mmap): the fd goes to the notification of the
+ * thread the kernel serves, as the host names it, once. */
+struct fd_loan {
+	struct list link;
+	struct family *fam;
+	pid_t pid;
+	int fd;
+	bool asked, given;
+};
+static struct list fd_loans = LIST_INIT(fd_loans);
 
 /* --- the seccomp filter ------------------------------------------------------------ */
 
@@ -277,6 +305,7 @@ static void build_filter(void)
 	JEQ(__NR_futex, L_FUTEX, L_NEXT);
 	JEQ(__NR_close, L_ALLOW, L_NEXT);
 	JEQ(__NR_sigaltstack, L_ALLOW, L_NEXT);
+	JEQ(__NR_sched_yield, L_ALLOW, L_NEXT);
 	JEQ(__NR_exit_group, L_ALLOW, L_NEXT);
 	JEQ(__NR_clone, L_NOTIF, L_NEXT);
 	JEQ(SKAS_NOTIFY_NR, L_NOTIF, L_NEXT);
@@ -304,10 +333,17 @@ static void build_filter(void)
 	LD_ABS(ARG_LO(0));
 	JEQ(PR_SET_PDEATHSIG, L_ALLOW, L_KILL);
 
+	/* mmap: MAP_FIXED, below the stub; a file mapping is private unless it is a
+	 * channel's, in the slots (so a lent memfd, sealed anyway, is only ever read). */
 	LABEL(L_MMAP);
 	LD_ABS(ARG_LO(3));
-	emit(BPF_ALU | BPF_AND | BPF_K, MAP_FIXED, L_NEXT, L_NEXT);
-	JEQ(0, L_KILL, L_RANGE01);
+	emit(BPF_JMP | BPF_JSET | BPF_K, MAP_FIXED, L_NEXT, L_KILL);
+	emit(BPF_JMP | BPF_JSET | BPF_K, MAP_ANONYMOUS, L_RANGE01, L_NEXT);
+	emit(BPF_JMP | BPF_JSET | BPF_K, MAP_SHARED, L_NEXT, L_RANGE01);
+	LD_ABS(ARG_HI(0));
+	JEQ((uint32_t)(SKAS_SLOT_BASE >> 32), L_NEXT, L_KILL);
+	LD_ABS(ARG_LO(0));
+	emit(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)SKAS_SLOT_BASE, L_RANGE01, L_KILL);
 
 	LABEL(L_MREMAP);
 	LD_ABS(ARG_LO(3));
@@ -363,6 +399,7 @@ static struct skas_chan *chan_new(int *fdp)
 	c->spin_tsc = stub_spin_tsc;
 	c->fsgsbase = host_fsgsbase;
 	c->cur_fs = c->cur_gs = ~0ULL; /* unknown: the first resume loads them */
+	c->lent_fd = -1;
 	*fdp = fd;
 	return c;
 }
@@ -506,9 +543,19 @@ static int chan_wait(struct uthread *t, uint64_t spin_ns, uint64_t deadline)
 	return t->gone ? -ESRCH : 0;
 }
 
+static void forget_lent(struct uthread *t)
+{
+	if (t->lent >= 0) {
+		close(t->lent);
+		t->lent = -1;
+	}
+}
+
 static void send_cmd(struct uthread *t, uint32_t cmd)
 {
 	struct skas_chan *c = t->c;
+	if (cmd != SKAS_CMD_MMAP_FD)
+		forget_lent(t); /* the stub closes its fd first */
 	c->cmd = cmd;
 	c->spin_stop = 0;
 	__atomic_add_fetch(&c->cmd_seq, 1, __ATOMIC_SEQ_CST);
@@ -593,6 +640,7 @@ static void ut_teardown(struct uthread *t, bool wait)
 	unwatch(t);
 	set_in_kernel(t, false);
 	ktimer_cancel(&t->intr_timer);
+	forget_lent(t);
 	if (t->c) {
 		munmap(t->c, SKAS_CHAN_SIZE);
 		t->c = NULL;
@@ -637,6 +685,7 @@ static struct uthread *ut_new(pid_t pid, int pidfd, struct skas_chan *c, int slo
 	t->slot = slot;
 	t->fam = fam;
 	fam->refcount++;
+	t->lent = -1;
 	t->as = as;
 	as->refcount++;
 	as->used[slot] = 1;
@@ -682,6 +731,24 @@ static void listener_event(struct kevent *ev, uint32_t revents)
 		notif_reply(ev->fd, n.id, 0, 0, 0);
 		scan_watched();
 		return;
+	}
+	/* The file of a file mapping the kernel asked for: to the thread it asked, once. The
+	 * host installs the fd (its number is the call's result) and answers in one go. */
+	if (n.data.nr == SKAS_NOTIFY_NR && a[0] == SKAS_NOTIFY_FD) {
+		list_for_each(it, &fd_loans) {
+			struct fd_loan *l = list_entry(it, struct fd_loan, link);
+			if (l->fam == f && l->pid == (pid_t)n.pid && !l->asked) {
+				struct seccomp_notif_addfd add = {.id = n.id,
+								  .flags = SECCOMP_ADDFD_FLAG_SEND,
+								  .srcfd = l->fd,
+								  .newfd_flags = O_CLOEXEC};
+				l->asked = true;
+				l->given = ioctl(ev->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0;
+				if (!l->given)
+					notif_reply(ev->fd, n.id, -errno, 0, 0);
+				return;
+			}
+		}
 	}
 	/* A clone the kernel asked for: from the parent's pid as the host sees it, with
 	 * exactly the flags asked for. */
@@ -1144,11 +1211,65 @@ static int sc_exec_reset(struct uthread *t)
 	return r < 0 ? (int)r : 0;
 }
 
+static long mmap_fd_result(struct uthread *t)
+{
+	if (chan_wait(t, OP_SPIN_NS, 0))
+		return -ESRCH;
+	return t->c->kind != SKAS_EV_OPDONE ? -EIO : t->c->result;
+}
+
+/* A file mapping (always MAP_PRIVATE): the stub asks for the fd with a notification and
+ * the kernel lends it (fd_loans); the stub keeps it while the kernel maps the same file
+ * (the segments of an ELF: one loan for all). The task answers the notification itself
+ * while it spins (the stub asks at once), else the event loop does when it wakes on the
+ * listener. */
+static long mmap_fd(struct uthread *t, uaddr_t addr, size_t len, int prot, int fd, off_t off)
+{
+	struct family *fam = t->fam;
+	struct stat st;
+	if (t->gone || !fam)
+		return -ESRCH;
+	if (fam->ev.fd < 0 || fstat(fd, &st))
+		return -EBADF;
+	struct skas_chan *c = t->c;
+	c->args[0] = addr, c->args[1] = len, c->args[2] = prot;
+	c->args[3] = 0, c->args[5] = off;
+	c->args[4] = t->lent >= 0 && st.st_ino == t->lent_ino && st.st_dev == t->lent_dev;
+	if (c->args[4]) {
+		send_cmd(t, SKAS_CMD_MMAP_FD);
+		return mmap_fd_result(t);
+	}
+	forget_lent(t);
+	fam->refcount++;
+	struct fd_loan loan = {.fam = fam, .pid = t->pid, .fd = fd};
+	list_add_tail(&loan.link, &fd_loans);
+	send_cmd(t, SKAS_CMD_MMAP_FD);
+	struct pollfd p = {.fd = fam->ev.fd, .events = POLLIN};
+	uint64_t end = now_ns() + OP_SPIN_NS;
+	while (!loan.asked && !chan_ready(t) && now_ns() < end) {
+		if (poll(&p, 1, 0) <= 0) {
+			_mm_pause();
+			continue;
+		}
+		listener_event(&fam->ev, p.revents);
+		if (!(p.revents & POLLIN))
+			break; /* the family is gone */
+	}
+	long r = mmap_fd_result(t);
+	list_del(&loan.link);
+	fam_put(fam);
+	if (loan.given && !t->gone && (t->lent = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
+		t->lent_dev = st.st_dev;
+		t->lent_ino = st.st_ino;
+	}
+	return r;
+}
+
 static long sc_mmap(struct uthread *t, uaddr_t addr, size_t len, int prot, int flags, int fd,
 		    off_t off)
 {
 	if (fd >= 0)
-		return -ENOSYS; /* file mappings are copied in by the kernel for now */
+		return mmap_fd(t, addr, len, prot, fd, off);
 	return do_op(t, __NR_mmap, addr, len, prot, flags | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
 }
 

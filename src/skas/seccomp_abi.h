@@ -57,12 +57,18 @@
 #define SKAS_CMD_OP 2     /* result = syscall(nr, args[0..5]) */
 #define SKAS_CMD_CLONE 3  /* clone(args[0] flags) into slot args[1] */
 #define SKAS_CMD_EXIT 4
+/* result = mmap(args[0..2], MAP_PRIVATE | MAP_FIXED, fd, args[5]) of a file the kernel
+ * lends: args[4] 0, a new fd the stub asks for (SKAS_NOTIFY_FD); 1, the one it kept from
+ * the command before (the kernel maps the same file again: an ELF's segments). The stub
+ * closes a kept fd before any other command (so before guest code runs again). */
+#define SKAS_CMD_MMAP_FD 5
 
 /* The stub's calls that the seccomp filter hands to the kernel (SECCOMP_RET_USER_NOTIF):
  * getppid(code) from the stub's syscall instruction. */
 #define SKAS_NOTIFY_NR 110 /* __NR_getppid */
 #define SKAS_NOTIFY_DOORBELL 1 /* "I posted an event and you were asleep" */
 #define SKAS_NOTIFY_HELLO 2    /* a clone child asks for its channel (an fd comes back) */
+#define SKAS_NOTIFY_FD 3       /* SKAS_CMD_MMAP_FD asks for the file (an fd comes back) */
 
 #ifndef __ASSEMBLER__
 /* x86-64 general registers, the layout of struct uregs (platform.h). */
@@ -98,8 +104,11 @@ struct skas_chan {
 	unsigned long long spin_tsc;  /* the stub's spin budget, in TSC ticks */
 	unsigned int prog_len;        /* startup: sock_filter count at SKAS_CHAN_PROG_OFF */
 	unsigned int magic;
-	/* Stub-private: fs/gs base last loaded without FSGSBASE. */
+	/* Stub-private: fs/gs base last loaded without FSGSBASE; the kept fd of
+	 * SKAS_CMD_MMAP_FD (-1: none). */
 	unsigned long long cur_fs, cur_gs;
+	int lent_fd;
+	unsigned int pad3;
 };
 #endif /* __ASSEMBLER__ */
 #define SKAS_CHAN_MAGIC 0x534b4153u /* "SKAS" */

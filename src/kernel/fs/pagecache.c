@@ -40,6 +40,13 @@ static struct list all_caches = LIST_INIT(all_caches);
 static struct list page_lru = LIST_INIT(page_lru);
 static struct waitq page_wq = WAITQ_INIT(page_wq);
 static uint64_t cached_bytes, dirty_bytes, pinned_bytes, sync_pass;
+void (*pagecache_change_hook)(struct inode *i);
+
+static void changed(struct inode *i)
+{
+	if (pagecache_change_hook)
+		pagecache_change_hook(i);
+}
 
 static bool backed(const struct inode *i)
 {
@@ -301,6 +308,8 @@ ssize_t pagecache_write(struct inode *i, const void *buf, size_t n, uint64_t pos
 	}
 	if (grew)
 		mark_inode_dirty(i);
+	if (done)
+		changed(i);
 	if (done && dirty_bytes > pagecache_dirty_max_bytes)
 		balance_dirty(i);
 	return done ? (ssize_t)done : err;
@@ -333,6 +342,7 @@ again:
 			memset((char *)p->data + size % PAGE_SIZE, 0, PAGE_SIZE - size % PAGE_SIZE);
 	}
 	i->size = size;
+	changed(i);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -430,6 +440,7 @@ static int balance_dirty(struct inode *i)
 
 void pagecache_evict(struct inode *i)
 {
+	changed(i);
 	struct pagecache *pc = i->pages;
 	if (!pc)
 		return;

@@ -28,5 +28,8 @@ int pagecache_get_page(struct inode *i, uint64_t index, void **page);
 uint64_t pagecache_dirty_run(struct inode *i, uint64_t index, uint64_t max);
 /* Total bytes cached and dirty (for /proc/meminfo). */
 void pagecache_stats(uint64_t *cached, uint64_t *dirty);
+/* When set, called after an inode's data changed (write, truncate) and when it is
+ * evicted: filemap.c drops its copy of the file. */
+extern void (*pagecache_change_hook)(struct inode *i);
 
 #endif

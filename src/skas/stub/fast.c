@@ -4,9 +4,9 @@
  * Guest syscalls trap (SECCOMP_RET_TRAP) into on_sigsys, which runs on the thread's
  * alternate signal stack inside its channel, a memfd page shared with the kernel. The
  * handler copies the registers into the channel, posts the event and serves the
- * kernel's commands (host syscalls, clone) until the kernel says "resume": then the new
- * registers go into the signal frame and rt_sigreturn loads them. Waiting spins on the
- * channel for a bounded time (spin_tsc), then sleeps on a futex in it.
+ * kernel's commands (host syscalls, file mappings, clone) until the kernel says "resume":
+ * then the new registers go into the signal frame and rt_sigreturn loads them. Waiting
+ * spins on the channel for a bounded time (spin_tsc), then sleeps on a futex in it.
  *
  * Faults and the kernel's interrupt signal take the same path. New threads (the first
  * one, clone children) build a frame of their own and start in the same loop.
@@ -34,6 +34,7 @@ __attribute__((noreturn)) void stub_child_main(long slot, const void *fx, u64 fl
 #define NR_mmap 9
 #define NR_munmap 11
 #define NR_rt_sigaction 13
+#define NR_sched_yield 24
 #define NR_madvise 28
 #define NR_clone 56
 #define NR_sigaltstack 131
@@ -267,18 +268,24 @@ static void post(struct skas_chan *c)
 }
 
 /* Wait for cmd_seq to move past seen: spin (up to budget TSC ticks), then sleep on the
- * futex. */
+ * futex. The spin yields now and then: another stub of the family may wait for this CPU
+ * (one woken from a notification while this one spins for its own reply), and the
+ * kernel's reply may depend on it. */
 static u32 wait_cmd(struct skas_chan *c, u32 seen, u64 budget)
 {
-	u64 start = rdtsc();
+	u64 start = rdtsc(), last = start;
 	u32 v;
 	for (;;) {
 		v = __atomic_load_n(&c->cmd_seq, __ATOMIC_ACQUIRE);
 		if (v != seen)
 			return v;
-		if (rdtsc() - start > budget ||
-		    __atomic_load_n(&c->spin_stop, __ATOMIC_RELAXED))
+		u64 now = rdtsc();
+		if (now - start > budget || __atomic_load_n(&c->spin_stop, __ATOMIC_RELAXED))
 			break;
+		if (now - last > c->spin_tsc / 16) {
+			stub_sys(NR_sched_yield, 0, 0, 0, 0, 0, 0);
+			last = rdtsc();
+		}
 		cpu_relax();
 	}
 	__atomic_store_n(&c->stub_sleeping, 1, __ATOMIC_SEQ_CST);
@@ -316,6 +323,31 @@ static long do_clone(struct skas_chan *c, const struct k_ucontext *uc)
 	return stub_sys(NR_clone, (long)flags, (long)sp, 0, 0, 0, 0);
 }
 
+/* A file mapping: the kernel installs the fd into this process in answer to the
+ * notification. It is kept for more mappings of the same file, and closed before any
+ * other command: no fd is left when guest code runs. */
+static void drop_fd(struct skas_chan *c)
+{
+	int fd = c->lent_fd;
+	if (fd >= 0) {
+		c->lent_fd = -1;
+		stub_sys(NR_close, fd, 0, 0, 0, 0, 0);
+	}
+}
+
+static long mmap_fd(struct skas_chan *c)
+{
+	if (!c->args[4]) {
+		drop_fd(c);
+		long fd = stub_sys(SKAS_NOTIFY_NR, SKAS_NOTIFY_FD, 0, 0, 0, 0, 0);
+		if (fd < 0)
+			return fd;
+		c->lent_fd = (int)fd;
+	}
+	return stub_sys(NR_mmap, (long)c->args[0], (long)c->args[1], (long)c->args[2],
+			MAP_PRIVATE | MAP_FIXED, c->lent_fd, (long)c->args[5]);
+}
+
 /* Do what the kernel says until it resumes the guest; seen: cmd_seq before the event
  * was posted. */
 __attribute__((noreturn)) static void serve_from(struct skas_chan *c, struct k_ucontext *uc,
@@ -325,6 +357,8 @@ __attribute__((noreturn)) static void serve_from(struct skas_chan *c, struct k_u
 	for (;;) {
 		seen = wait_cmd(c, seen, budget);
 		budget = c->spin_tsc;
+		if (c->cmd != SKAS_CMD_MMAP_FD)
+			drop_fd(c);
 		switch (c->cmd) {
 		case SKAS_CMD_RESUME:
 			load_regs(c, uc);
@@ -333,6 +367,9 @@ __attribute__((noreturn)) static void serve_from(struct skas_chan *c, struct k_u
 			c->result = stub_sys((long)c->nr, (long)c->args[0], (long)c->args[1],
 					     (long)c->args[2], (long)c->args[3], (long)c->args[4],
 					     (long)c->args[5]);
+			break;
+		case SKAS_CMD_MMAP_FD:
+			c->result = mmap_fd(c);
 			break;
 		case SKAS_CMD_CLONE:
 			c->result = do_clone(c, uc);
