@@ -19,7 +19,8 @@ int blk_register(struct blkdev *d)
 		return -EINVAL;
 	if (blk_lookup(d->name) || blk_lookup_dev(d->major, d->minor))
 		return -EEXIST;
-	list_for_each(it, &devices) {
+	list_for_each(it, &devices)
+	{
 		if (before(d, list_entry(it, struct blkdev, link))) {
 			pos = it;
 			break;
@@ -41,7 +42,8 @@ struct blkdev *blk_lookup(const char *name)
 {
 	if (!strncmp(name, "/dev/", 5))
 		name += 5;
-	list_for_each(it, &devices) {
+	list_for_each(it, &devices)
+	{
 		struct blkdev *d = list_entry(it, struct blkdev, link);
 
 		if (!strcmp(d->name, name))
@@ -52,7 +54,8 @@ struct blkdev *blk_lookup(const char *name)
 
 struct blkdev *blk_lookup_dev(unsigned major, unsigned minor)
 {
-	list_for_each(it, &devices) {
+	list_for_each(it, &devices)
+	{
 		struct blkdev *d = list_entry(it, struct blkdev, link);
 
 		if (d->major == major && d->minor == minor)

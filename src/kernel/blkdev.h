@@ -28,10 +28,10 @@ struct blkdev_ops {
 };
 
 struct blkdev {
-	char name[16];     /* "ubda" */
-	uint64_t size;     /* bytes */
-	bool readonly;     /* writes fail with -EROFS */
-	bool no_discard;   /* BIO_DISCARD is refused with -EOPNOTSUPP */
+	char name[16];	 /* "ubda" */
+	uint64_t size;	 /* bytes */
+	bool readonly;	 /* writes fail with -EROFS */
+	bool no_discard; /* BIO_DISCARD is refused with -EOPNOTSUPP */
 	unsigned major, minor;
 	const struct blkdev_ops *ops;
 	void *priv;

@@ -143,7 +143,8 @@ static int load_segments(struct file *f, struct image *im, bool is_interp)
 		uaddr_t fpage_end = ROUND_UP(fend, PAGE_SIZE);
 		long r;
 		if (fpage_end > start) {
-			r = do_mmap(start, fpage_end - start, prot, MAP_PRIVATE | MAP_FIXED, f, off);
+			r = do_mmap(start, fpage_end - start, prot, MAP_PRIVATE | MAP_FIXED, f,
+				    off);
 			if (r < 0)
 				return (int)r;
 		}
@@ -178,16 +179,17 @@ static uaddr_t push(uaddr_t *sp, const void *data, size_t n)
 	return *sp;
 }
 
-static int setup_stack(struct strv *argv, struct strv *envp, const char *execfn,
-		       struct image *im, struct image *interp, uaddr_t *sp_out)
+static int setup_stack(struct strv *argv, struct strv *envp, const char *execfn, struct image *im,
+		       struct image *interp, uaddr_t *sp_out)
 {
 	struct mm *mm = current->mm;
 	/* The stack starts small (room for the arguments and a little more) and grows on
 	 * demand up to RLIMIT_STACK; mmap space starts below its largest extent. */
 	uint64_t stack_max = MIN(current->proc->rlim[RLIMIT_STACK].rlim_cur, 1ull << 30);
 	stack_max = MAX(stack_max, 128ull << 10);
-	uint64_t stack_size = ROUND_UP(argv->bytes + envp->bytes + (argv->n + envp->n) * 8 +
-					       PAGE_SIZE, PAGE_SIZE) + STACK_INITIAL;
+	uint64_t stack_size =
+	    ROUND_UP(argv->bytes + envp->bytes + (argv->n + envp->n) * 8 + PAGE_SIZE, PAGE_SIZE) +
+	    STACK_INITIAL;
 	uaddr_t top = task_size - PAGE_SIZE;
 	long r = do_mmap(top - stack_size, stack_size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0);
@@ -221,24 +223,27 @@ static int setup_stack(struct strv *argv, struct strv *envp, const char *execfn,
 	platform->layout(&lay);
 	struct creds *c = &current->proc->cred;
 	uint64_t aux[] = {
-		AT_SYSINFO_EHDR, lay.vdso,
-		AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ) ? getauxval(AT_MINSIGSTKSZ) : 2048,
-		AT_HWCAP, getauxval(AT_HWCAP),
-		AT_PAGESZ, PAGE_SIZE,
-		AT_CLKTCK, 100,
-		AT_PHDR, im->phdr_addr,
-		AT_PHENT, sizeof(Elf64_Phdr),
-		AT_PHNUM, im->eh.e_phnum,
-		AT_BASE, interp ? interp->bias : 0,
-		AT_FLAGS, 0,
-		AT_ENTRY, im->entry,
-		AT_UID, c->uid, AT_EUID, c->euid, AT_GID, c->gid, AT_EGID, c->egid,
-		AT_SECURE, 0,
-		AT_RANDOM, rnd_addr,
-		AT_HWCAP2, getauxval(AT_HWCAP2),
-		AT_EXECFN, fn_addr,
-		AT_PLATFORM, platform_addr,
-		AT_NULL, 0,
+	    AT_SYSINFO_EHDR, lay.vdso,
+	    AT_MINSIGSTKSZ,  getauxval(AT_MINSIGSTKSZ) ? getauxval(AT_MINSIGSTKSZ) : 2048,
+	    AT_HWCAP,	     getauxval(AT_HWCAP),
+	    AT_PAGESZ,	     PAGE_SIZE,
+	    AT_CLKTCK,	     100,
+	    AT_PHDR,	     im->phdr_addr,
+	    AT_PHENT,	     sizeof(Elf64_Phdr),
+	    AT_PHNUM,	     im->eh.e_phnum,
+	    AT_BASE,	     interp ? interp->bias : 0,
+	    AT_FLAGS,	     0,
+	    AT_ENTRY,	     im->entry,
+	    AT_UID,	     c->uid,
+	    AT_EUID,	     c->euid,
+	    AT_GID,	     c->gid,
+	    AT_EGID,	     c->egid,
+	    AT_SECURE,	     0,
+	    AT_RANDOM,	     rnd_addr,
+	    AT_HWCAP2,	     getauxval(AT_HWCAP2),
+	    AT_EXECFN,	     fn_addr,
+	    AT_PLATFORM,     platform_addr,
+	    AT_NULL,	     0,
 	};
 	int skip = lay.vdso ? 0 : 2; /* no vDSO: leave out AT_SYSINFO_EHDR */
 	size_t naux = ARRAY_SIZE(aux) - skip;
@@ -305,8 +310,8 @@ static void set_comm(const char *path)
 }
 
 /* The new image replaces the old from here on; failures kill the process. */
-static int exec_image(struct file *f, struct image *im, struct file *interp_f,
-		      struct strv *argv, struct strv *envp, const char *execfn)
+static int exec_image(struct file *f, struct image *im, struct file *interp_f, struct strv *argv,
+		      struct strv *envp, const char *execfn)
 {
 	struct task *t = current;
 	struct process *p = t->proc;

@@ -18,7 +18,8 @@ static struct list waiters = LIST_INIT(waiters);
 static int futex_wake_bits(struct mm *mm, uaddr_t addr, int n, uint32_t bitset)
 {
 	int woken = 0;
-	list_for_each_safe(it, nx, &waiters) {
+	list_for_each_safe(it, nx, &waiters)
+	{
 		if (woken >= n)
 			break;
 		struct futex_waiter *w = list_entry(it, struct futex_waiter, link);
@@ -87,7 +88,8 @@ static long futex_requeue(uaddr_t addr, int nwake, int nrequeue, uaddr_t addr2, 
 			return -EAGAIN;
 	}
 	int n = futex_wake_bits(mm, addr, nwake, ~0u);
-	list_for_each(it, &waiters) {
+	list_for_each(it, &waiters)
+	{
 		struct futex_waiter *w = list_entry(it, struct futex_waiter, link);
 		if (nrequeue <= 0)
 			break;
@@ -111,24 +113,47 @@ static long futex_wake_op(uaddr_t addr, int n1, uaddr_t addr2, int n2, uint32_t 
 		oparg = 1u << (oparg & 31);
 	uint32_t nv = old;
 	switch (opc) {
-	case FUTEX_OP_SET: nv = oparg; break;
-	case FUTEX_OP_ADD: nv = old + oparg; break;
-	case FUTEX_OP_OR: nv = old | oparg; break;
-	case FUTEX_OP_ANDN: nv = old & ~oparg; break;
-	case FUTEX_OP_XOR: nv = old ^ oparg; break;
-	default: return -ENOSYS;
+	case FUTEX_OP_SET:
+		nv = oparg;
+		break;
+	case FUTEX_OP_ADD:
+		nv = old + oparg;
+		break;
+	case FUTEX_OP_OR:
+		nv = old | oparg;
+		break;
+	case FUTEX_OP_ANDN:
+		nv = old & ~oparg;
+		break;
+	case FUTEX_OP_XOR:
+		nv = old ^ oparg;
+		break;
+	default:
+		return -ENOSYS;
 	}
 	if (PUT_USER(nv, addr2))
 		return -EFAULT;
 	long r = futex_wake_bits(current->mm, addr, n1, ~0u);
 	bool hit = false;
 	switch (cmp) {
-	case FUTEX_OP_CMP_EQ: hit = old == cmparg; break;
-	case FUTEX_OP_CMP_NE: hit = old != cmparg; break;
-	case FUTEX_OP_CMP_LT: hit = (int)old < (int)cmparg; break;
-	case FUTEX_OP_CMP_LE: hit = (int)old <= (int)cmparg; break;
-	case FUTEX_OP_CMP_GT: hit = (int)old > (int)cmparg; break;
-	case FUTEX_OP_CMP_GE: hit = (int)old >= (int)cmparg; break;
+	case FUTEX_OP_CMP_EQ:
+		hit = old == cmparg;
+		break;
+	case FUTEX_OP_CMP_NE:
+		hit = old != cmparg;
+		break;
+	case FUTEX_OP_CMP_LT:
+		hit = (int)old < (int)cmparg;
+		break;
+	case FUTEX_OP_CMP_LE:
+		hit = (int)old <= (int)cmparg;
+		break;
+	case FUTEX_OP_CMP_GT:
+		hit = (int)old > (int)cmparg;
+		break;
+	case FUTEX_OP_CMP_GE:
+		hit = (int)old >= (int)cmparg;
+		break;
 	}
 	if (hit)
 		r += futex_wake_bits(current->mm, addr2, n2, ~0u);
@@ -144,15 +169,21 @@ SYSCALL(futex)
 	if (addr & 3)
 		return -EINVAL;
 	switch (cmd) {
-	case FUTEX_WAIT: return futex_wait(addr, val, utime, ~0u, false, false);
-	case FUTEX_WAIT_BITSET: return futex_wait(addr, val, utime, val3, true, realtime);
-	case FUTEX_WAKE: return futex_wake_bits(current->mm, addr, (int)val, ~0u);
+	case FUTEX_WAIT:
+		return futex_wait(addr, val, utime, ~0u, false, false);
+	case FUTEX_WAIT_BITSET:
+		return futex_wait(addr, val, utime, val3, true, realtime);
+	case FUTEX_WAKE:
+		return futex_wake_bits(current->mm, addr, (int)val, ~0u);
 	case FUTEX_WAKE_BITSET:
 		return val3 ? futex_wake_bits(current->mm, addr, (int)val, val3) : -EINVAL;
-	case FUTEX_REQUEUE: return futex_requeue(addr, (int)val, (int)utime, addr2, false, 0);
+	case FUTEX_REQUEUE:
+		return futex_requeue(addr, (int)val, (int)utime, addr2, false, 0);
 	case FUTEX_CMP_REQUEUE:
 		return futex_requeue(addr, (int)val, (int)utime, addr2, true, val3);
-	case FUTEX_WAKE_OP: return futex_wake_op(addr, (int)val, addr2, (int)utime, val3);
-	default: return -ENOSYS; /* PI futexes are not implemented */
+	case FUTEX_WAKE_OP:
+		return futex_wake_op(addr, (int)val, addr2, (int)utime, val3);
+	default:
+		return -ENOSYS; /* PI futexes are not implemented */
 	}
 }

@@ -25,7 +25,10 @@
 struct list {
 	struct list *next, *prev;
 };
-#define LIST_INIT(name) {&(name), &(name)}
+#define LIST_INIT(name)                                                                            \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
 static inline void list_init(struct list *l)
 {
 	l->next = l->prev = l;

@@ -46,28 +46,29 @@ static char **saved_argv;
 
 static void usage(void)
 {
-	printf("Usage: vmlinux [options] [init=<program> [arguments...]]\n"
-	       "Run a Linux guest kernel as an ordinary process, in the manner of User-Mode Linux.\n"
-	       "\n"
-	       "  ubd<N>[r][s][d][c][t]=<file>[,<base>]\n"
-	       "                 block device ubda..ubdp (N = 0-15 or a-p) from an image file;\n"
-	       "                 with <base>, <file> is a UML COW file over the read-only <base>.\n"
-	       "                 r read-only, s synchronous, d no COW, c shared (no lock), t no TRIM\n"
-	       "  mem=<size>     guest memory (K, M, G suffixes; default 256M)\n"
-	       "  root=<dev>     root device (default /dev/ubda)\n"
-	       "  ro | rw        mount the root read-only (default) or read-write\n"
-	       "  init=<path>    program to run as PID 1; the words after it are its arguments\n"
-	       "  quiet          no boot messages\n"
-	       "  con=<chan> | con0=<chan> | ssl=<chan>\n"
-	       "                 console channel: fd:<n>, fd:<in>,fd:<out>, null\n"
-	       "  mode=skas|tt   how guest code runs (default skas)\n"
-	       "  skas=ptrace    SKAS mode through PTRACE_SYSEMU\n"
-	       "  umid=<name>    instance name; uml_dir=<dir> (accepted)\n"
-	       "  strace         trace guest syscalls on stderr (debugging)\n"
-	       "  --help, --version\n"
-	       "\n"
-	       "Not supported yet: eth<N>= (networking), hostfs=, mconsole=, con=pts|port.\n"
-	       "The exit status is init's exit status (128+signal if init was killed).\n");
+	printf(
+	    "Usage: vmlinux [options] [init=<program> [arguments...]]\n"
+	    "Run a Linux guest kernel as an ordinary process, in the manner of User-Mode Linux.\n"
+	    "\n"
+	    "  ubd<N>[r][s][d][c][t]=<file>[,<base>]\n"
+	    "                 block device ubda..ubdp (N = 0-15 or a-p) from an image file;\n"
+	    "                 with <base>, <file> is a UML COW file over the read-only <base>.\n"
+	    "                 r read-only, s synchronous, d no COW, c shared (no lock), t no TRIM\n"
+	    "  mem=<size>     guest memory (K, M, G suffixes; default 256M)\n"
+	    "  root=<dev>     root device (default /dev/ubda)\n"
+	    "  ro | rw        mount the root read-only (default) or read-write\n"
+	    "  init=<path>    program to run as PID 1; the words after it are its arguments\n"
+	    "  quiet          no boot messages\n"
+	    "  con=<chan> | con0=<chan> | ssl=<chan>\n"
+	    "                 console channel: fd:<n>, fd:<in>,fd:<out>, null\n"
+	    "  mode=skas|tt   how guest code runs (default skas)\n"
+	    "  skas=ptrace    SKAS mode through PTRACE_SYSEMU\n"
+	    "  umid=<name>    instance name; uml_dir=<dir> (accepted)\n"
+	    "  strace         trace guest syscalls on stderr (debugging)\n"
+	    "  --help, --version\n"
+	    "\n"
+	    "Not supported yet: eth<N>= (networking), hostfs=, mconsole=, con=pts|port.\n"
+	    "The exit status is init's exit status (128+signal if init was killed).\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -78,11 +79,22 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'G': v <<= 30; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'K': v <<= 10; end++; break;
-	case 0: break;
-	default: return -1;
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 0:
+		break;
+	default:
+		return -1;
 	}
 	if (*end)
 		return -1;
@@ -92,8 +104,8 @@ static int parse_size(const char *s, uint64_t *out)
 
 static bool is_ubd_key(const char *key)
 {
-	return !strncmp(key, "ubd", 3) && key[3] && (isdigit((unsigned char)key[3]) ||
-						     (key[3] >= 'a' && key[3] <= 'p'));
+	return !strncmp(key, "ubd", 3) && key[3] &&
+	       (isdigit((unsigned char)key[3]) || (key[3] >= 'a' && key[3] <= 'p'));
 }
 
 static int fail(const char *fmt, const char *arg)
@@ -119,7 +131,8 @@ static int parse_args(int argc, char **argv)
 			exit(0);
 		}
 		if (!strcmp(arg, "--version")) {
-			printf("vmlinux %s (Linux-ABI guest kernel %s)\n", VERSION, "6.1.0-vmlinux");
+			printf("vmlinux %s (Linux-ABI guest kernel %s)\n", VERSION,
+			       "6.1.0-vmlinux");
 			exit(0);
 		}
 		char *eq = strchr(arg, '=');
@@ -146,7 +159,8 @@ static int parse_args(int argc, char **argv)
 				return -1;
 		} else if (!strcmp(key, "mem")) {
 			if (parse_size(val, &mem_total_bytes) || mem_total_bytes < (16 << 20))
-				return fail("mem=%s: expected a size of at least 16M, like 256M", val);
+				return fail("mem=%s: expected a size of at least 16M, like 256M",
+					    val);
 		} else if (!strcmp(key, "root")) {
 			boot.root = val;
 		} else if (!strcmp(key, "init")) {

@@ -59,7 +59,8 @@ static void vma_free(struct vma *v)
 static uint64_t mm_accounted(struct mm *mm)
 {
 	uint64_t n = 0;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		if (v->flags & VM_ACCOUNT)
 			n += v->end - v->start;
@@ -81,7 +82,8 @@ struct mm *mm_copy(struct mm *old)
 	mm->refcount = rc;
 	mm->vmas = *refc;
 	list_init(&mm->vmas);
-	list_for_each(it, &old->vmas) {
+	list_for_each(it, &old->vmas)
+	{
 		struct vma *v = vma_dup(list_entry(it, struct vma, link));
 		vma_account(v, 1);
 		list_add_tail(&v->link, &mm->vmas);
@@ -108,7 +110,8 @@ void mm_put(struct mm *mm)
 
 struct vma *find_vma(struct mm *mm, uaddr_t addr)
 {
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		if (addr < v->end)
 			return addr >= v->start ? v : NULL;
@@ -119,7 +122,8 @@ struct vma *find_vma(struct mm *mm, uaddr_t addr)
 uint64_t mm_vsize(struct mm *mm)
 {
 	uint64_t n = 0;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		n += v->end - v->start;
 	}
@@ -130,7 +134,8 @@ uint64_t mm_rss_pages(struct mm *mm)
 {
 	/* The host knows residency; report committed pages as an upper bound. */
 	uint64_t n = 0;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		if (v->file || (v->flags & VM_ACCOUNT))
 			n += (v->end - v->start) / PAGE_SIZE;
@@ -144,7 +149,8 @@ bool mm_grow_stack(struct mm *mm, uaddr_t addr)
 		return false;
 	/* The stack area just above addr, if any. */
 	struct vma *stack = NULL;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		if (v->start > addr) {
 			if (v->flags & MAP_GROWSDOWN)
@@ -159,7 +165,8 @@ bool mm_grow_stack(struct mm *mm, uaddr_t addr)
 	uint64_t limit = MIN(current->proc->rlim[RLIMIT_STACK].rlim_cur, 1ull << 30);
 	uaddr_t start = ROUND_DOWN(addr, PAGE_SIZE);
 	/* Grow in steps, so a deep recursion does not fault on every page. */
-	start = start > 64 * 1024 ? MIN(start, ROUND_DOWN(stack->start - 64 * 1024, PAGE_SIZE)) : start;
+	start =
+	    start > 64 * 1024 ? MIN(start, ROUND_DOWN(stack->start - 64 * 1024, PAGE_SIZE)) : start;
 	if (stack->end - start > limit)
 		start = stack->end - limit;
 	if (start > addr || start >= stack->start)
@@ -182,7 +189,8 @@ static bool range_free(struct mm *mm, uaddr_t start, uaddr_t end)
 {
 	if (start < PAGE_SIZE * 16 || end > task_size || end < start)
 		return false;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		if (v->start < end && start < v->end)
 			return false;
@@ -195,8 +203,8 @@ uaddr_t mm_find_free(struct mm *mm, size_t len)
 	uaddr_t top = mm->mmap_base ? mm->mmap_base : task_size;
 	/* Walk the areas from the highest down, trying the gap above each. */
 	for (struct list *it = mm->vmas.prev;; it = it->prev) {
-		uaddr_t floor = it == &mm->vmas ? PAGE_SIZE * 16
-						: list_entry(it, struct vma, link)->end;
+		uaddr_t floor =
+		    it == &mm->vmas ? PAGE_SIZE * 16 : list_entry(it, struct vma, link)->end;
 		if (it != &mm->vmas && floor > top) {
 			uaddr_t s = list_entry(it, struct vma, link)->start;
 			top = MIN(top, s);
@@ -236,7 +244,8 @@ static void vma_split_range(struct mm *mm, uaddr_t start, uaddr_t end)
 static void vma_insert(struct mm *mm, struct vma *n)
 {
 	struct list *pos = &mm->vmas;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		if (list_entry(it, struct vma, link)->start > n->start) {
 			pos = it;
 			break;
@@ -259,7 +268,8 @@ static void vma_insert(struct mm *mm, struct vma *n)
 static void vma_remove_range(struct mm *mm, uaddr_t start, uaddr_t end)
 {
 	vma_split_range(mm, start, end);
-	list_for_each_safe(it, nx, &mm->vmas) {
+	list_for_each_safe(it, nx, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		if (v->start >= start && v->end <= end)
 			vma_free(v);
@@ -291,13 +301,12 @@ static int fill_from_file(struct file *f, uaddr_t addr, size_t len, uint64_t off
 }
 
 /* Anonymous memory, or a private copy of the file's data read in now. */
-static long map_copy(struct file *file, uaddr_t addr, size_t len, int prot, int flags,
-		     uint64_t off)
+static long map_copy(struct file *file, uaddr_t addr, size_t len, int prot, int flags, uint64_t off)
 {
 	int hprot = file ? (prot | PROT_WRITE) : prot;
 	int hflags = (file || !(flags & MAP_SHARED)) ? MAP_PRIVATE : MAP_SHARED;
-	long r = platform->mmap(current->ut, addr, len, hprot, hflags | (flags & MAP_NORESERVE),
-				-1, 0);
+	long r =
+	    platform->mmap(current->ut, addr, len, hprot, hflags | (flags & MAP_NORESERVE), -1, 0);
 	if (r < 0 || !file)
 		return r;
 	int err = fill_from_file(file, addr, len, off);
@@ -392,9 +401,9 @@ long do_mmap(uaddr_t addr, size_t len, int prot, int flags, struct file *file, u
 	v->start = addr;
 	v->end = addr + len;
 	v->prot = prot;
-	v->flags = (flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
-			     MAP_STACK)) |
-		   (account ? VM_ACCOUNT : 0);
+	v->flags =
+	    (flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_STACK)) |
+	    (account ? VM_ACCOUNT : 0);
 	if (file) {
 		v->file = file->inode;
 		igrab(v->file);
@@ -433,7 +442,8 @@ int do_mprotect(uaddr_t addr, size_t len, int prot)
 	/* Private file pages made writable become the process's own memory: count them. */
 	uint64_t charge = 0;
 	if (prot & PROT_WRITE) {
-		list_for_each(it, &mm->vmas) {
+		list_for_each(it, &mm->vmas)
+		{
 			struct vma *v = list_entry(it, struct vma, link);
 			if (v->end <= addr || v->start >= end || (v->flags & VM_ACCOUNT) ||
 			    (v->flags & MAP_SHARED))
@@ -447,7 +457,8 @@ int do_mprotect(uaddr_t addr, size_t len, int prot)
 	if (err)
 		return err;
 	vma_split_range(mm, addr, end);
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *v = list_entry(it, struct vma, link);
 		if (v->start >= addr && v->end <= end) {
 			v->prot = prot;
@@ -542,7 +553,7 @@ SYSCALL(mremap)
 		if (old + old_len == v->end && range_free(mm, old + old_len, old + new_len)) {
 			long r = do_mmap(old + old_len, new_len - old_len, v->prot,
 					 (v->flags & (MAP_SHARED | MAP_PRIVATE)) | MAP_FIXED |
-						 MAP_ANONYMOUS,
+					     MAP_ANONYMOUS,
 					 NULL, 0);
 			return r < 0 ? r : (long)old;
 		}
@@ -627,7 +638,8 @@ int access_process_vm(struct process *p, uaddr_t addr, void *buf, size_t len, bo
 {
 	if (!guest_range_ok(addr, len))
 		return -EFAULT;
-	list_for_each(it, &p->threads) {
+	list_for_each(it, &p->threads)
+	{
 		struct task *t = list_entry(it, struct task, thread_link);
 		if (!t->ut)
 			continue;

@@ -30,7 +30,7 @@ enum uevent_kind {
 struct uevent {
 	enum uevent_kind kind;
 	int signo, code; /* UEV_FAULT: SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP and si_code */
-	uaddr_t addr;    /* UEV_FAULT: faulting address */
+	uaddr_t addr;	 /* UEV_FAULT: faulting address */
 };
 
 /* What the address space reserves for the platform (stub pages, host vDSO). The kernel

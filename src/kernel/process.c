@@ -141,7 +141,8 @@ static long do_clone(uint64_t flags, uaddr_t newsp, uaddr_t ptid, uaddr_t ctid, 
 
 	struct process *p = pp;
 	if (!(flags & CLONE_THREAD)) {
-		struct process *real_parent = (flags & CLONE_PARENT) && pp->parent ? pp->parent : pp;
+		struct process *real_parent =
+		    (flags & CLONE_PARENT) && pp->parent ? pp->parent : pp;
 		p = process_alloc(tid, real_parent);
 		p->pgid = pp->pgid;
 		p->sid = pp->sid;
@@ -268,8 +269,8 @@ void notify_parent(struct process *p, int why, int status)
 	if (!parent)
 		return;
 	wake_up(&parent->child_wait);
-	int sig = why == CLD_EXITED || why == CLD_KILLED || why == CLD_DUMPED ? p->exit_signal
-									      : SIGCHLD;
+	int sig =
+	    why == CLD_EXITED || why == CLD_KILLED || why == CLD_DUMPED ? p->exit_signal : SIGCHLD;
 	if (!sig)
 		return;
 	struct k_sigaction *act = &parent->sighand->action[SIGCHLD - 1];
@@ -300,7 +301,8 @@ static void process_exit(struct process *p, int status)
 {
 	ktimer_cancel(&p->itimer_real.timer);
 	/* Orphans go to init; zombies among them are reaped by it. */
-	list_for_each_safe(it, nx, &p->children) {
+	list_for_each_safe(it, nx, &p->children)
+	{
 		struct process *c = list_entry(it, struct process, sibling);
 		list_del(&c->sibling);
 		c->parent = init_process;
@@ -328,7 +330,8 @@ static void process_exit(struct process *p, int status)
 
 void zap_other_threads(struct process *p)
 {
-	list_for_each(it, &p->threads) {
+	list_for_each(it, &p->threads)
+	{
 		struct task *t = list_entry(it, struct task, thread_link);
 		if (t != current)
 			send_signal_task(t, SIGKILL, NULL);
@@ -408,7 +411,8 @@ struct wait_result {
 static int wait_scan(pid_t pid, int options, bool waitid, struct wait_result *res)
 {
 	bool any = false;
-	list_for_each(it, &current->proc->children) {
+	list_for_each(it, &current->proc->children)
+	{
 		struct process *c = list_entry(it, struct process, sibling);
 		if (!wait_matches(c, pid, options))
 			continue;
@@ -485,10 +489,17 @@ SYSCALL(waitid)
 	int idtype = (int)a[0], options = (int)a[3];
 	pid_t pid;
 	switch (idtype) {
-	case P_ALL: pid = -1; break;
-	case P_PID: pid = (pid_t)a[1]; break;
-	case P_PGID: pid = a[1] ? -(pid_t)a[1] : 0; break;
-	default: return -EINVAL;
+	case P_ALL:
+		pid = -1;
+		break;
+	case P_PID:
+		pid = (pid_t)a[1];
+		break;
+	case P_PGID:
+		pid = a[1] ? -(pid_t)a[1] : 0;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
 		return -EINVAL;
@@ -503,10 +514,10 @@ SYSCALL(waitid)
 			si.code = res.code;
 			si.kill.pid = res.pid;
 			si.kill.uid = res.uid;
-			si.kill.status = res.code == CLD_EXITED ? WEXITSTATUS(res.status)
-				       : res.code == CLD_KILLED ? WTERMSIG(res.status)
-				       : res.code == CLD_STOPPED ? WSTOPSIG(res.status)
-								 : SIGCONT;
+			si.kill.status = res.code == CLD_EXITED	   ? WEXITSTATUS(res.status)
+					 : res.code == CLD_KILLED  ? WTERMSIG(res.status)
+					 : res.code == CLD_STOPPED ? WSTOPSIG(res.status)
+								   : SIGCONT;
 		}
 		return copy_to_user(a[2], &si, sizeof(si));
 	}

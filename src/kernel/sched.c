@@ -63,7 +63,7 @@ void wake_task(struct task *t)
 void wake_up(struct waitq *wq)
 {
 	list_for_each_safe(it, nx, &wq->sleepers)
-		wake_task(list_entry(it, struct wait_entry, link)->task);
+	    wake_task(list_entry(it, struct wait_entry, link)->task);
 }
 
 /* Switch from the current task to the scheduler; returns when the task runs again. */
@@ -168,10 +168,10 @@ void task_init_stack(struct task *t, void (*fn)(void *), void *arg)
 		panic("out of host memory for a kernel stack");
 	mprotect(t->kstack, PAGE_SIZE, PROT_NONE); /* guard page */
 	uint64_t *sp = (uint64_t *)((char *)t->kstack + KSTACK_SIZE);
-	*--sp = 0;                       /* fake return address of task_entry */
-	*--sp = (uint64_t)task_entry;    /* where ctx_switch returns */
+	*--sp = 0;		      /* fake return address of task_entry */
+	*--sp = (uint64_t)task_entry; /* where ctx_switch returns */
 	for (int i = 0; i < 6; i++)
-		*--sp = 0;               /* rbp rbx r12-r15 */
+		*--sp = 0; /* rbp rbx r12-r15 */
 	t->ksp = sp;
 	t->kfn = fn;
 	t->karg = arg;
@@ -205,7 +205,8 @@ void ktimer_arm(struct ktimer *t, uint64_t expires)
 	t->expires = expires;
 	t->armed = true;
 	struct list *pos = &timers;
-	list_for_each(it, &timers) {
+	list_for_each(it, &timers)
+	{
 		if (list_entry(it, struct ktimer, link)->expires > expires) {
 			pos = it;
 			break;

@@ -13,7 +13,10 @@ struct task;
 struct waitq {
 	struct list sleepers;
 };
-#define WAITQ_INIT(name) {LIST_INIT((name).sleepers)}
+#define WAITQ_INIT(name)                                                                           \
+	{                                                                                          \
+		LIST_INIT((name).sleepers)                                                         \
+	}
 void waitq_init(struct waitq *wq);
 /* Wake every task sleeping on wq (they re-check their condition). */
 void wake_up(struct waitq *wq);

@@ -15,13 +15,12 @@ struct sigqueue {
 
 static const ksigset_t unblockable = SIGBIT(SIGKILL) | SIGBIT(SIGSTOP);
 static const ksigset_t stop_sigs =
-	SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU);
+    SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU);
 static const ksigset_t ignore_sigs =
-	SIGBIT(SIGCHLD) | SIGBIT(SIGURG) | SIGBIT(SIGWINCH) | SIGBIT(SIGCONT);
-static const ksigset_t core_sigs = SIGBIT(SIGQUIT) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) |
-				   SIGBIT(SIGABRT) | SIGBIT(SIGBUS) | SIGBIT(SIGFPE) |
-				   SIGBIT(SIGSEGV) | SIGBIT(SIGXCPU) | SIGBIT(SIGXFSZ) |
-				   SIGBIT(SIGSYS);
+    SIGBIT(SIGCHLD) | SIGBIT(SIGURG) | SIGBIT(SIGWINCH) | SIGBIT(SIGCONT);
+static const ksigset_t core_sigs =
+    SIGBIT(SIGQUIT) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGABRT) | SIGBIT(SIGBUS) |
+    SIGBIT(SIGFPE) | SIGBIT(SIGSEGV) | SIGBIT(SIGXCPU) | SIGBIT(SIGXFSZ) | SIGBIT(SIGSYS);
 static struct waitq stop_wq = WAITQ_INIT(stop_wq);
 
 bool sig_ignored(struct process *p, int sig)
@@ -46,14 +45,15 @@ static bool init_protected(struct process *p, int sig, const struct ksiginfo *in
 	if (p != init_process || !info || p->sighand->action[sig - 1].handler != (uint64_t)SIG_DFL)
 		return false;
 	/* A blocked signal is never ignored: init may be waiting for it (sigtimedwait). */
-	list_for_each(it, &p->threads) {
+	list_for_each(it, &p->threads)
+	{
 		struct task *t = list_entry(it, struct task, thread_link);
 		if (task_blocks(t, sig))
 			return false;
 	}
-	bool fault = info->code > 0 && (SIGBIT(sig) & (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) |
-							SIGBIT(SIGILL) | SIGBIT(SIGFPE) |
-							SIGBIT(SIGTRAP)));
+	bool fault =
+	    info->code > 0 && (SIGBIT(sig) & (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) |
+					      SIGBIT(SIGFPE) | SIGBIT(SIGTRAP)));
 	return !fault;
 }
 
@@ -69,7 +69,8 @@ bool signal_pending(struct task *t)
 static void flush_sigs(struct sigpending *sp, ksigset_t mask)
 {
 	sp->set &= ~mask;
-	list_for_each_safe(it, nx, &sp->queue) {
+	list_for_each_safe(it, nx, &sp->queue)
+	{
 		struct sigqueue *q = list_entry(it, struct sigqueue, link);
 		if (SIGBIT(q->info.signo) & mask) {
 			list_del(&q->link);
@@ -108,12 +109,11 @@ static void prepare_signal(struct process *p, int sig)
 	if (SIGBIT(sig) & stop_sigs) {
 		flush_sigs(&p->shared_pending, SIGBIT(SIGCONT));
 		list_for_each(it, &p->threads)
-			flush_sigs(&list_entry(it, struct task, thread_link)->pending,
-				   SIGBIT(SIGCONT));
+		    flush_sigs(&list_entry(it, struct task, thread_link)->pending, SIGBIT(SIGCONT));
 	} else if (sig == SIGCONT) {
 		flush_sigs(&p->shared_pending, stop_sigs);
 		list_for_each(it, &p->threads)
-			flush_sigs(&list_entry(it, struct task, thread_link)->pending, stop_sigs);
+		    flush_sigs(&list_entry(it, struct task, thread_link)->pending, stop_sigs);
 		if (p->state == PROC_STOPPED) {
 			p->state = PROC_RUNNING;
 			p->report_cont = true;
@@ -150,20 +150,21 @@ int send_signal(struct process *p, int sig, const struct ksiginfo *info)
 	if (sig == SIGKILL) {
 		/* Fatal to the whole group at once. */
 		list_for_each(it, &p->threads)
-			send_signal_task(list_entry(it, struct task, thread_link), SIGKILL, info);
+		    send_signal_task(list_entry(it, struct task, thread_link), SIGKILL, info);
 		return 0;
 	}
 	if (sig_ignored(p, sig)) {
 		bool all_block = true;
-		list_for_each(it, &p->threads)
-			if (!task_blocks(list_entry(it, struct task, thread_link), sig))
-				all_block = false;
+		list_for_each(
+		    it, &p->threads) if (!task_blocks(list_entry(it, struct task, thread_link),
+						      sig)) all_block = false;
 		if (!all_block)
 			return 0;
 	}
 	queue_sig(&p->shared_pending, sig, info);
 	/* Wake one thread that does not block it (all of them when it stops or continues). */
-	list_for_each(it, &p->threads) {
+	list_for_each(it, &p->threads)
+	{
 		struct task *t = list_entry(it, struct task, thread_link);
 		if (!(t->blocked & SIGBIT(sig))) {
 			signal_wake(t, false);
@@ -210,7 +211,8 @@ static int dequeue_signal(struct task *t, ksigset_t mask, struct ksiginfo *info)
 			continue;
 		/* Synchronous faults and low numbers first, as Linux does. */
 		int sig = __builtin_ctzll(ready) + 1;
-		list_for_each(it, &sp->queue) {
+		list_for_each(it, &sp->queue)
+		{
 			struct sigqueue *q = list_entry(it, struct sigqueue, link);
 			if (q->info.signo == sig) {
 				*info = q->info;
@@ -220,9 +222,9 @@ static int dequeue_signal(struct task *t, ksigset_t mask, struct ksiginfo *info)
 			}
 		}
 		bool more = false;
-		list_for_each(it, &sp->queue)
-			if (list_entry(it, struct sigqueue, link)->info.signo == sig)
-				more = true;
+		list_for_each(
+		    it, &sp->queue) if (list_entry(it, struct sigqueue, link)->info.signo == sig)
+		    more = true;
 		if (!more)
 			sp->set &= ~SIGBIT(sig);
 		return sig;
@@ -239,7 +241,8 @@ static void do_stop(struct task *t, int sig)
 		p->report_stop = true;
 		notify_parent(p, CLD_STOPPED, sig);
 		/* Other threads stop when they next look at their signals. */
-		list_for_each(it, &p->threads) {
+		list_for_each(it, &p->threads)
+		{
 			struct task *o = list_entry(it, struct task, thread_link);
 			if (o != t)
 				signal_wake(o, false);
@@ -253,8 +256,8 @@ static void do_stop(struct task *t, int sig)
 }
 
 /* Write a Linux x86-64 rt_sigframe and point the registers at the handler. */
-static int setup_frame(struct task *t, int sig, struct k_sigaction *ka,
-		       const struct ksiginfo *info, ksigset_t oldmask)
+static int setup_frame(struct task *t, int sig, struct k_sigaction *ka, const struct ksiginfo *info,
+		       ksigset_t oldmask)
 {
 	struct uregs *r = &t->regs;
 	uaddr_t sp = r->rsp - 128; /* skip the red zone */
@@ -266,7 +269,7 @@ static int setup_frame(struct task *t, int sig, struct k_sigaction *ka,
 	uaddr_t fpaddr = sp;
 	sp -= sizeof(struct rt_sigframe);
 	sp = ((sp + 8) & ~15ULL) - 8; /* as after a call: rsp+8 is 16-byte aligned */
-	mm_grow_stack(t->mm, sp); /* the frame may reach below the stack's current extent */
+	mm_grow_stack(t->mm, sp);     /* the frame may reach below the stack's current extent */
 
 	struct ufpregs fp;
 	platform->get_fpregs(t->ut, &fp);
@@ -467,9 +470,8 @@ SYSCALL(rt_sigaction)
 		/* Setting SIG_IGN discards what is pending. */
 		if (sig_ignored(current->proc, sig)) {
 			flush_sigs(&current->proc->shared_pending, SIGBIT(sig));
-			list_for_each(it, &current->proc->threads)
-				flush_sigs(&list_entry(it, struct task, thread_link)->pending,
-					   SIGBIT(sig));
+			list_for_each(it, &current->proc->threads) flush_sigs(
+			    &list_entry(it, struct task, thread_link)->pending, SIGBIT(sig));
 		}
 	}
 	if (a[2] && copy_to_user(a[2], &old, sizeof(old)))
@@ -488,10 +490,17 @@ SYSCALL(rt_sigprocmask)
 			return -EFAULT;
 		set &= ~unblockable;
 		switch (how) {
-		case SIG_BLOCK: current->blocked |= set; break;
-		case SIG_UNBLOCK: current->blocked &= ~set; break;
-		case SIG_SETMASK: current->blocked = set; break;
-		default: return -EINVAL;
+		case SIG_BLOCK:
+			current->blocked |= set;
+			break;
+		case SIG_UNBLOCK:
+			current->blocked &= ~set;
+			break;
+		case SIG_SETMASK:
+			current->blocked = set;
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	if (a[2] && copy_to_user(a[2], &old, sizeof(old)))
@@ -501,8 +510,8 @@ SYSCALL(rt_sigprocmask)
 
 SYSCALL(rt_sigpending)
 {
-	ksigset_t set = (current->pending.set | current->proc->shared_pending.set) &
-			current->blocked;
+	ksigset_t set =
+	    (current->pending.set | current->proc->shared_pending.set) & current->blocked;
 	return copy_to_user(a[0], &set, MIN(a[1], sizeof(set)));
 }
 

@@ -13,8 +13,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-
-
 /* The highest user address on x86-64 Linux, the limit for segment bases. */
 #define TASK_SIZE_MAX 0x7ffffffff000ULL
 
@@ -445,7 +443,12 @@ SYSCALL(syslog)
 	switch (a[0]) {
 	case 10: /* SYSLOG_ACTION_SIZE_BUFFER */
 		return 4096;
-	case 0: case 1: case 6: case 7: case 8: case 9:
+	case 0:
+	case 1:
+	case 6:
+	case 7:
+	case 8:
+	case 9:
 		return 0;
 	default:
 		return 0; /* the kernel log is not kept: reads return nothing */

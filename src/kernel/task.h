@@ -101,8 +101,8 @@ struct process {
 	struct list threads; /* of struct task */
 	int nthreads;
 	enum proc_state state;
-	int exit_code;   /* wait status once a zombie */
-	int stop_signal; /* while stopped */
+	int exit_code;		       /* wait status once a zombie */
+	int stop_signal;	       /* while stopped */
 	bool report_stop, report_cont; /* for WUNTRACED / WCONTINUED */
 	bool group_exiting;
 	struct sighand *sighand;
@@ -110,7 +110,7 @@ struct process {
 	struct rlimit rlim[RLIM_NLIMITS];
 	struct creds cred;
 	char comm[16];
-	struct tty *tty; /* controlling terminal */
+	struct tty *tty;     /* controlling terminal */
 	uint64_t start_time; /* ns since boot */
 	uint64_t utime_ns, stime_ns;
 	struct waitq child_wait; /* parent sleeps here in wait4 */
@@ -160,7 +160,7 @@ struct task {
 	bool *vfork_flag;
 	bool in_user; /* running guest code (signals interrupt it) */
 	bool stopped; /* in a job-control stop */
-	int sys_nr; /* syscall in progress, for restarts and /proc */
+	int sys_nr;   /* syscall in progress, for restarts and /proc */
 };
 
 /* Iterate processes; find by pid (NULL when none or a zombie-less dead one). */

@@ -93,7 +93,8 @@ static long sleep_until(uint64_t deadline, uaddr_t rem)
 		r = sleep_on_many((struct waitq *[]){&never}, 1, true, deadline);
 		if (r == -EINTR) {
 			if (rem) {
-				uint64_t now = ktime_mono(), left = deadline > now ? deadline - now : 0;
+				uint64_t now = ktime_mono(),
+					 left = deadline > now ? deadline - now : 0;
 				struct timespec ts = {left / 1000000000, left % 1000000000};
 				copy_to_user(rem, &ts, sizeof(ts));
 			}
@@ -200,5 +201,6 @@ SYSCALL(alarm)
 	struct itimerval old, nv = {{0, 0}, {(time_t)a[0], 0}};
 	itimer_get(current->proc, &old);
 	itimer_set(current->proc, &nv);
-	return old.it_value.tv_sec + (old.it_value.tv_usec >= 500000 || (!old.it_value.tv_sec && old.it_value.tv_usec));
+	return old.it_value.tv_sec +
+	       (old.it_value.tv_usec >= 500000 || (!old.it_value.tv_sec && old.it_value.tv_usec));
 }

@@ -57,7 +57,8 @@ static int nearly;
 
 static struct uthread *ut_find(pid_t pid)
 {
-	list_for_each(it, &uthreads) {
+	list_for_each(it, &uthreads)
+	{
 		struct uthread *t = list_entry(it, struct uthread, link);
 		if (t->pid == pid)
 			return t;
@@ -160,8 +161,8 @@ static bool is_gone(int status)
 }
 
 /* Run one host syscall in t's address space. t must be stopped. */
-static long inject(struct uthread *t, long nr, long a1, long a2, long a3, long a4, long a5,
-		   long a6, pid_t *child)
+static long inject(struct uthread *t, long nr, long a1, long a2, long a3, long a4, long a5, long a6,
+		   pid_t *child)
 {
 	struct uregs saved, r;
 	if (ptrace_getregs(t, &saved))
@@ -243,7 +244,7 @@ int ptrace_plat_init(void)
 void ptrace_plat_shutdown(void)
 {
 	list_for_each_safe(it, nx, &uthreads)
-		ptrace_plat_release(list_entry(it, struct uthread, link));
+	    ptrace_plat_release(list_entry(it, struct uthread, link));
 }
 
 void ptrace_plat_layout(struct plat_layout *l)
@@ -358,8 +359,7 @@ long ptrace_plat_mmap(struct uthread *t, uaddr_t addr, size_t len, int prot, int
 {
 	if (fd >= 0)
 		return -ENOSYS; /* file mappings are copied in by the kernel for now */
-	return inject(t, SYS_mmap, addr, len, prot, flags | MAP_FIXED | MAP_ANONYMOUS, -1, 0,
-		      NULL);
+	return inject(t, SYS_mmap, addr, len, prot, flags | MAP_FIXED | MAP_ANONYMOUS, -1, 0, NULL);
 }
 
 int ptrace_plat_munmap(struct uthread *t, uaddr_t addr, size_t len)
@@ -375,8 +375,8 @@ int ptrace_plat_mprotect(struct uthread *t, uaddr_t addr, size_t len, int prot)
 long ptrace_plat_mremap(struct uthread *t, uaddr_t old, size_t old_len, size_t new_len,
 			uaddr_t new_addr)
 {
-	return inject(t, SYS_mremap, old, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
-		      new_addr, 0, NULL);
+	return inject(t, SYS_mremap, old, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr,
+		      0, NULL);
 }
 
 int ptrace_plat_madvise(struct uthread *t, uaddr_t addr, size_t len, int advice)
@@ -482,8 +482,7 @@ static int sysemu_run(struct uthread *t, struct uregs *regs, struct uevent *ev)
 }
 
 const struct platform skas_ptrace_platform = {
-	.name = "skas=ptrace",
-	PTRACE_PLATFORM_OPS,
-	.run = sysemu_run,
+    .name = "skas=ptrace",
+    PTRACE_PLATFORM_OPS,
+    .run = sysemu_run,
 };
-

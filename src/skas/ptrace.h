@@ -45,8 +45,8 @@ int ptrace_setregs(struct uthread *t, const struct uregs *regs);
 	.init = ptrace_plat_init, .shutdown = ptrace_plat_shutdown, .layout = ptrace_plat_layout,  \
 	.spawn = ptrace_plat_spawn, .clone = ptrace_plat_clone, .release = ptrace_plat_release,    \
 	.exec_reset = ptrace_plat_exec_reset, .mmap = ptrace_plat_mmap,                            \
-	.munmap = ptrace_plat_munmap, .mprotect = ptrace_plat_mprotect,   \
-	.mremap = ptrace_plat_mremap, .madvise = ptrace_plat_madvise, .read = ptrace_plat_read,  \
+	.munmap = ptrace_plat_munmap, .mprotect = ptrace_plat_mprotect,                            \
+	.mremap = ptrace_plat_mremap, .madvise = ptrace_plat_madvise, .read = ptrace_plat_read,    \
 	.write = ptrace_plat_write, .interrupt = ptrace_plat_interrupt,                            \
 	.get_fpregs = ptrace_plat_get_fpregs, .set_fpregs = ptrace_plat_set_fpregs
 

@@ -143,10 +143,10 @@ struct uthread {
 	bool watched;
 	bool in_guest, intr_sent;
 	struct ktimer intr_timer;
-	bool in_kernel; /* its event is being handled: the stub waits for the reply */
-	struct list klink; /* on in_kernel_list */
-	bool gone;  /* the host process died and is reaped */
-	bool dying; /* released: killed, reaped when its pidfd says so */
+	bool in_kernel;		    /* its event is being handled: the stub waits for the reply */
+	struct list klink;	    /* on in_kernel_list */
+	bool gone;		    /* the host process died and is reaped */
+	bool dying;		    /* released: killed, reaped when its pidfd says so */
 	int exit_code, exit_status; /* how: siginfo si_code (CLD_*) and si_status */
 	/* The file the stub kept from its last SKAS_CMD_MMAP_FD: our own reference to it,
 	 * so that its inode number names it (-1: none). */
@@ -214,8 +214,20 @@ static struct list fd_loans = LIST_INIT(fd_loans);
 /* --- the seccomp filter ------------------------------------------------------------ */
 
 /* A tiny BPF assembler with forward labels. */
-enum { L_NEXT = -1, L_KILL = 1, L_TRAP, L_ALLOW, L_NOTIF, L_FUTEX, L_ARCH, L_PRCTL, L_MMAP,
-       L_MREMAP, L_RANGE01, L_NLABELS };
+enum {
+	L_NEXT = -1,
+	L_KILL = 1,
+	L_TRAP,
+	L_ALLOW,
+	L_NOTIF,
+	L_FUTEX,
+	L_ARCH,
+	L_PRCTL,
+	L_MMAP,
+	L_MREMAP,
+	L_RANGE01,
+	L_NLABELS
+};
 static struct {
 	uint16_t code;
 	int jt, jf;
@@ -291,7 +303,8 @@ static int resolve(int l, int at)
 
 static void build_filter(void)
 {
-	const uint32_t ip_hi = (uint32_t)(SKAS_STUB_SYS_IP >> 32), ip_lo = (uint32_t)SKAS_STUB_SYS_IP;
+	const uint32_t ip_hi = (uint32_t)(SKAS_STUB_SYS_IP >> 32),
+		       ip_lo = (uint32_t)SKAS_STUB_SYS_IP;
 	nprog = 0;
 	LD_ABS(offsetof(struct seccomp_data, arch));
 	JEQ(AUDIT_ARCH_X86_64, L_NEXT, L_KILL);
@@ -430,7 +443,8 @@ static void unwatch(struct uthread *t)
 static bool scan_watched(void)
 {
 	bool any = false;
-	list_for_each(it, &watched) {
+	list_for_each(it, &watched)
+	{
 		struct uthread *t = list_entry(it, struct uthread, wlink);
 		if (chan_ready(t)) {
 			wake_up(&t->wq);
@@ -456,7 +470,8 @@ static void set_in_kernel(struct uthread *t, bool on)
  * from others. Tell it to sleep. */
 static void stop_spinners(void)
 {
-	list_for_each(it, &in_kernel_list) {
+	list_for_each(it, &in_kernel_list)
+	{
 		struct uthread *t = list_entry(it, struct uthread, klink);
 		if (!t->watched && !__atomic_load_n(&t->c->spin_stop, __ATOMIC_RELAXED))
 			__atomic_store_n(&t->c->spin_stop, 1, __ATOMIC_RELAXED);
@@ -470,8 +485,8 @@ static bool seccomp_poll(bool idle)
 	if (kernel_asleep) {
 		kernel_asleep = false;
 		list_for_each(it, &watched)
-			__atomic_store_n(&list_entry(it, struct uthread, wlink)->c->kernel_sleeping, 0,
-					 __ATOMIC_RELAXED);
+		    __atomic_store_n(&list_entry(it, struct uthread, wlink)->c->kernel_sleeping, 0,
+				     __ATOMIC_RELAXED);
 	}
 	if (scan_watched())
 		return true;
@@ -482,7 +497,8 @@ static bool seccomp_poll(bool idle)
 	struct pollfd lp[4];
 	struct family *lf[4];
 	int nlp = 0;
-	list_for_each(it, &clone_reqs) {
+	list_for_each(it, &clone_reqs)
+	{
 		struct clone_req *r = list_entry(it, struct clone_req, link);
 		if (nlp < 4 && r->fam->ev.fd >= 0) {
 			lf[nlp] = r->fam;
@@ -507,9 +523,8 @@ sleep:
 		return false;
 	/* About to block in epoll: from now on a stub that posts rings the doorbell. */
 	kernel_asleep = true;
-	list_for_each(it, &watched)
-		__atomic_store_n(&list_entry(it, struct uthread, wlink)->c->kernel_sleeping, 1,
-				 __ATOMIC_SEQ_CST);
+	list_for_each(it, &watched) __atomic_store_n(
+	    &list_entry(it, struct uthread, wlink)->c->kernel_sleeping, 1, __ATOMIC_SEQ_CST);
 	return scan_watched();
 }
 
@@ -564,8 +579,7 @@ static void send_cmd(struct uthread *t, uint32_t cmd)
 }
 
 /* A host syscall in t's address space; t is stopped in its stub. */
-static long do_op(struct uthread *t, long nr, long a0, long a1, long a2, long a3, long a4,
-		  long a5)
+static long do_op(struct uthread *t, long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	if (t->gone)
 		return -ESRCH;
@@ -704,7 +718,8 @@ static struct uthread *ut_new(pid_t pid, int pidfd, struct skas_chan *c, int slo
 
 static struct uthread *ut_find(pid_t pid)
 {
-	list_for_each(it, &uthreads) {
+	list_for_each(it, &uthreads)
+	{
 		struct uthread *t = list_entry(it, struct uthread, link);
 		if (t->pid == pid && !t->gone)
 			return t;
@@ -735,7 +750,8 @@ static void listener_event(struct kevent *ev, uint32_t revents)
 	/* The file of a file mapping the kernel asked for: to the thread it asked, once. The
 	 * host installs the fd (its number is the call's result) and answers in one go. */
 	if (n.data.nr == SKAS_NOTIFY_NR && a[0] == SKAS_NOTIFY_FD) {
-		list_for_each(it, &fd_loans) {
+		list_for_each(it, &fd_loans)
+		{
 			struct fd_loan *l = list_entry(it, struct fd_loan, link);
 			if (l->fam == f && l->pid == (pid_t)n.pid && !l->asked) {
 				struct seccomp_notif_addfd add = {.id = n.id,
@@ -753,7 +769,8 @@ static void listener_event(struct kevent *ev, uint32_t revents)
 	/* A clone the kernel asked for: from the parent's pid as the host sees it, with
 	 * exactly the flags asked for. */
 	if (n.data.nr == __NR_clone && a[2] == 0 && a[3] == 0 && a[4] == 0) {
-		list_for_each(it, &clone_reqs) {
+		list_for_each(it, &clone_reqs)
+		{
 			struct clone_req *r = list_entry(it, struct clone_req, link);
 			if (r->fam == f && !r->gate_passed && (pid_t)n.pid == r->parent_pid &&
 			    a[0] == r->flags) {
@@ -766,7 +783,8 @@ static void listener_event(struct kevent *ev, uint32_t revents)
 	/* Perhaps a clone child: a process of a family with a clone let through, and not a
 	 * known thread. Kept for sc_clone, which knows the pid its child must have. */
 	bool expected = false;
-	list_for_each(it, &clone_reqs) {
+	list_for_each(it, &clone_reqs)
+	{
 		struct clone_req *r = list_entry(it, struct clone_req, link);
 		expected |= r->fam == f && r->gate_passed;
 	}
@@ -786,10 +804,14 @@ static void listener_event(struct kevent *ev, uint32_t revents)
 						h = &hellos[i];
 				hello_drop(h);
 			}
-			*h = (struct hello){.used = true, .fam = f, .id = n.id, .pid = n.pid,
-					    .pidfd = pfd, .seq = ++hello_seq};
+			*h = (struct hello){.used = true,
+					    .fam = f,
+					    .id = n.id,
+					    .pid = n.pid,
+					    .pidfd = pfd,
+					    .seq = ++hello_seq};
 			list_for_each(it, &clone_reqs)
-				wake_up(&list_entry(it, struct clone_req, link)->wq);
+			    wake_up(&list_entry(it, struct clone_req, link)->wq);
 			return;
 		}
 		if (pfd >= 0)
@@ -864,7 +886,8 @@ static void ns_holder_start(void)
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		setsid();
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+		int flags =
+		    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 		char ok = 0;
 		if (unshare(flags) == 0)
 			ok = 1;
@@ -931,9 +954,9 @@ static void sc_release(struct uthread *t);
 
 static void sc_shutdown(void)
 {
-	list_for_each_safe(it, nx, &uthreads)
-		sc_release(list_entry(it, struct uthread, link));
-	list_for_each_safe(it, nx, &dying) {
+	list_for_each_safe(it, nx, &uthreads) sc_release(list_entry(it, struct uthread, link));
+	list_for_each_safe(it, nx, &dying)
+	{
 		struct uthread *t = list_entry(it, struct uthread, link);
 		kevent_del(&t->pidev);
 		reap(t);
@@ -1029,8 +1052,8 @@ static int sc_spawn(struct uthread **out)
 	/* clone(CLONE_VM | CLONE_VFORK) rather than fork: nothing of the kernel process is
 	 * copied for a child that execs at once (it runs on a stack of its own). */
 	struct spawn_args sa = {.cfd = cfd, .parent = getpid()};
-	pid_t pid = clone(spawn_child, spawn_stack + SPAWN_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD,
-			  &sa);
+	pid_t pid = clone(spawn_child, spawn_stack + SPAWN_STACK_SIZE,
+			  CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
 	int err = pid < 0 ? -errno : 0;
 	close(cfd);
 	int pidfd = pid > 0 ? syscall(SYS_pidfd_open, pid, 0) : -1;
@@ -1286,8 +1309,8 @@ static int sc_mprotect(struct uthread *t, uaddr_t addr, size_t len, int prot)
 static long sc_mremap(struct uthread *t, uaddr_t old, size_t old_len, size_t new_len,
 		      uaddr_t new_addr)
 {
-	return do_op(t, __NR_mremap, old, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
-		     new_addr, 0);
+	return do_op(t, __NR_mremap, old, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, new_addr,
+		     0);
 }
 
 static int sc_madvise(struct uthread *t, uaddr_t addr, size_t len, int advice)
@@ -1443,23 +1466,23 @@ static int sc_set_fpregs(struct uthread *t, const struct ufpregs *fp)
 }
 
 const struct platform skas_platform = {
-	.name = "skas",
-	.init = sc_init,
-	.shutdown = sc_shutdown,
-	.layout = sc_layout,
-	.spawn = sc_spawn,
-	.clone = sc_clone,
-	.release = sc_release,
-	.exec_reset = sc_exec_reset,
-	.mmap = sc_mmap,
-	.munmap = sc_munmap,
-	.mprotect = sc_mprotect,
-	.mremap = sc_mremap,
-	.madvise = sc_madvise,
-	.read = sc_read,
-	.write = sc_write,
-	.run = sc_run,
-	.interrupt = sc_interrupt,
-	.get_fpregs = sc_get_fpregs,
-	.set_fpregs = sc_set_fpregs,
+    .name = "skas",
+    .init = sc_init,
+    .shutdown = sc_shutdown,
+    .layout = sc_layout,
+    .spawn = sc_spawn,
+    .clone = sc_clone,
+    .release = sc_release,
+    .exec_reset = sc_exec_reset,
+    .mmap = sc_mmap,
+    .munmap = sc_munmap,
+    .mprotect = sc_mprotect,
+    .mremap = sc_mremap,
+    .madvise = sc_madvise,
+    .read = sc_read,
+    .write = sc_write,
+    .run = sc_run,
+    .interrupt = sc_interrupt,
+    .get_fpregs = sc_get_fpregs,
+    .set_fpregs = sc_set_fpregs,
 };

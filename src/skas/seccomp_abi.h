@@ -45,16 +45,17 @@
 #define SKAS_SIG_INTR 12 /* SIGUSR2 */
 
 /* Stub -> kernel events (skas_chan.kind). */
-#define SKAS_EV_READY 1     /* a new thread waits for its first command; result: listener fd
+#define SKAS_EV_READY                                                                              \
+	1		    /* a new thread waits for its first command; result: listener fd       \
 			     * (first thread of a spawn), addr: AT_HWCAP2 */
 #define SKAS_EV_SYSCALL 2   /* guest syscall: regs.orig_rax */
-#define SKAS_EV_FAULT 3     /* signo, code, addr */
+#define SKAS_EV_FAULT 3	    /* signo, code, addr */
 #define SKAS_EV_INTERRUPT 4 /* SKAS_SIG_INTR arrived while guest code ran */
 #define SKAS_EV_OPDONE 5    /* a SKAS_CMD_OP or SKAS_CMD_CLONE finished: result */
 
 /* Kernel -> stub commands (skas_chan.cmd). */
 #define SKAS_CMD_RESUME 1 /* load regs (and fs/gs base) and return to guest code */
-#define SKAS_CMD_OP 2     /* result = syscall(nr, args[0..5]) */
+#define SKAS_CMD_OP 2	  /* result = syscall(nr, args[0..5]) */
 #define SKAS_CMD_CLONE 3  /* clone(args[0] flags) into slot args[1] */
 #define SKAS_CMD_EXIT 4
 /* result = mmap(args[0..2], MAP_PRIVATE | MAP_FIXED, fd, args[5]) of a file the kernel
@@ -65,7 +66,7 @@
 
 /* The stub's calls that the seccomp filter hands to the kernel (SECCOMP_RET_USER_NOTIF):
  * getppid(code) from the stub's syscall instruction. */
-#define SKAS_NOTIFY_NR 110 /* __NR_getppid */
+#define SKAS_NOTIFY_NR 110     /* __NR_getppid */
 #define SKAS_NOTIFY_DOORBELL 1 /* "I posted an event and you were asleep" */
 #define SKAS_NOTIFY_HELLO 2    /* a clone child asks for its channel (an fd comes back) */
 #define SKAS_NOTIFY_FD 3       /* SKAS_CMD_MMAP_FD asks for the file (an fd comes back) */
@@ -73,16 +74,15 @@
 #ifndef __ASSEMBLER__
 /* x86-64 general registers, the layout of struct uregs (platform.h). */
 struct skas_regs {
-	unsigned long long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi,
-		rdi;
+	unsigned long long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
 	unsigned long long orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs;
 };
 
 struct skas_chan {
 	/* Written by the stub. */
-	unsigned int evt_seq;       /* bumped after each event or op result */
+	unsigned int evt_seq;	    /* bumped after each event or op result */
 	unsigned int stub_sleeping; /* the stub is in (or entering) FUTEX_WAIT on cmd_seq */
-	unsigned int kind;          /* SKAS_EV_* */
+	unsigned int kind;	    /* SKAS_EV_* */
 	int signo, code;
 	unsigned int pad0;
 	unsigned long long addr;
@@ -90,19 +90,19 @@ struct skas_chan {
 	unsigned long long fpstate; /* guest address of the current frame's FXSAVE area */
 	unsigned long long pad1[2];
 	/* Written by the kernel (a separate cache line). */
-	unsigned int cmd_seq;         /* bumped after each command */
+	unsigned int cmd_seq;	      /* bumped after each command */
 	unsigned int kernel_sleeping; /* ring the doorbell after posting */
-	unsigned int cmd;             /* SKAS_CMD_* */
-	unsigned int fsgsbase;        /* rdfsbase/wrfsbase work here */
-	unsigned int spin_stop;       /* the reply will take long: sleep instead of spinning */
+	unsigned int cmd;	      /* SKAS_CMD_* */
+	unsigned int fsgsbase;	      /* rdfsbase/wrfsbase work here */
+	unsigned int spin_stop;	      /* the reply will take long: sleep instead of spinning */
 	unsigned int pad2;
 	unsigned long long nr;
 	unsigned long long args[6];
 	/* Both: registers of the event, then of the resume. */
 	struct skas_regs regs;
 	/* Kernel-written settings. */
-	unsigned long long spin_tsc;  /* the stub's spin budget, in TSC ticks */
-	unsigned int prog_len;        /* startup: sock_filter count at SKAS_CHAN_PROG_OFF */
+	unsigned long long spin_tsc; /* the stub's spin budget, in TSC ticks */
+	unsigned int prog_len;	     /* startup: sock_filter count at SKAS_CHAN_PROG_OFF */
 	unsigned int magic;
 	/* Stub-private: fs/gs base last loaded without FSGSBASE; the kept fd of
 	 * SKAS_CMD_MMAP_FD (-1: none). */
@@ -110,7 +110,7 @@ struct skas_chan {
 	int lent_fd;
 	unsigned int pad3;
 };
-#endif /* __ASSEMBLER__ */
+#endif				    /* __ASSEMBLER__ */
 #define SKAS_CHAN_MAGIC 0x534b4153u /* "SKAS" */
 
 #endif

@@ -40,7 +40,7 @@ gone:
 }
 
 const struct platform tt_platform = {
-	.name = "tt",
-	PTRACE_PLATFORM_OPS,
-	.run = tt_run,
+    .name = "tt",
+    PTRACE_PLATFORM_OPS,
+    .run = tt_run,
 };

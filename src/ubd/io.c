@@ -80,7 +80,8 @@ static void *reaper_main(void *unused)
 			fprintf(stderr, "vmlinux: ubd: io_uring_wait_cqe: %s\n", strerror(-r));
 			exit(1);
 		}
-		io_uring_for_each_cqe(&ring, head, cqe) {
+		io_uring_for_each_cqe(&ring, head, cqe)
+		{
 			struct ubd_op *op = io_uring_cqe_get_data(cqe);
 
 			n++;

@@ -169,8 +169,9 @@ static void attack_badelf(void)
 	if (!err && WIFEXITED(st) && WEXITSTATUS(st) == 77)
 		PASS("badelf", "a sane tiny ELF runs: %s", how(err, st));
 	else
-		FAIL("badelf", "a sane tiny ELF: %s, want exit 77 (the test's ELF builder or "
-			       "exec is broken)",
+		FAIL("badelf",
+		     "a sane tiny ELF: %s, want exit 77 (the test's ELF builder or "
+		     "exec is broken)",
 		     how(err, st));
 
 	elf_init(&e, STUB_ADDR);
@@ -311,7 +312,8 @@ static void attack_argv(void)
 		bad[i] = arg;
 	err = run("/bin/true", bad, &st);
 	if (err == EFAULT || err == E2BIG)
-		PASS("argv", "argv without its NULL, into an unmapped page: %s", strerrorname_np(err));
+		PASS("argv", "argv without its NULL, into an unmapped page: %s",
+		     strerrorname_np(err));
 	else
 		FAIL("argv", "argv without its NULL: %s, want EFAULT", how(err, st));
 	/* Pointers into the stub and past the guest top. */
@@ -321,8 +323,9 @@ static void attack_argv(void)
 	if (err == EFAULT)
 		PASS("argv", "argv pointing past the guest top: EFAULT");
 	else
-		INFO("argv", "argv pointing into the stub was read by the kernel (%s): harmless, "
-			     "Linux says EFAULT",
+		INFO("argv",
+		     "argv pointing into the stub was read by the kernel (%s): harmless, "
+		     "Linux says EFAULT",
 		     how(err, st));
 }
 

@@ -51,8 +51,8 @@ static void attack_forkbomb(void)
 	if (n >= BOMB_CAP)
 		FAIL("forkbomb", "%d forks succeeded: nothing bounds the guest's processes", n);
 	else if (err == EAGAIN || err == ENOMEM)
-		PASS("forkbomb", "fork failed with %s after %d children (%.1fs)", strerrorname_np(err),
-		     n, t1 - t0);
+		PASS("forkbomb", "fork failed with %s after %d children (%.1fs)",
+		     strerrorname_np(err), n, t1 - t0);
 	else
 		FAIL("forkbomb", "fork failed with %s after %d children, want EAGAIN",
 		     strerrorname_np(err), n);
@@ -80,15 +80,16 @@ static void attack_forkbomb(void)
 	if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 3)
 		PASS("forkbomb", "fork works again afterwards");
 	else
-		FAIL("forkbomb", "fork after the bomb: pid %d status %#x (%s)", p, st, strerror(errno));
+		FAIL("forkbomb", "fork after the bomb: pid %d status %#x (%s)", p, st,
+		     strerror(errno));
 }
 
 /* --- threadbomb --------------------------------------------------------------------- */
 /* A thread that needs no stack: clone returns 0 in it and it pauses forever. */
 static long clone_pauser(void)
 {
-	long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-		     CLONE_SYSVSEM;
+	long flags =
+	    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
 	long ret;
 	__asm__ volatile("xor %%esi, %%esi\n\t" /* no new stack: the child never uses one */
 			 "xor %%edx, %%edx\n\t"
@@ -122,15 +123,17 @@ static void attack_threadbomb(void)
 		n++;
 	}
 	if (n >= BOMB_CAP)
-		FAIL("threadbomb", "%d threads created: nothing bounds the guest's threads (each "
-				   "is a host thread; Linux counts them in RLIMIT_NPROC)",
+		FAIL("threadbomb",
+		     "%d threads created: nothing bounds the guest's threads (each "
+		     "is a host thread; Linux counts them in RLIMIT_NPROC)",
 		     n);
 	else if (err == -EAGAIN || err == -ENOMEM)
 		PASS("threadbomb", "clone(CLONE_THREAD) failed with %s after %d threads (%.1fs)",
 		     errname(err), n, now() - t0);
 	else
-		FAIL("threadbomb", "clone(CLONE_THREAD) failed with %s after %d threads, want "
-				   "EAGAIN",
+		FAIL("threadbomb",
+		     "clone(CLONE_THREAD) failed with %s after %d threads, want "
+		     "EAGAIN",
 		     errname(err), n);
 	if (write(1, "", 0) == 0)
 		PASS("threadbomb", "syscalls still work with %d threads", n);
@@ -177,8 +180,9 @@ static void attack_forkmem(void)
 	}
 	long held = (long)(n + 1) * FORKMEM_MB;
 	if (n >= FORKMEM_KIDS)
-		FAIL("forkmem", "%d forks of a %d MiB process succeeded and each dirtied its copy: "
-				"the guest holds %ld MiB of host memory with mem=64M",
+		FAIL("forkmem",
+		     "%d forks of a %d MiB process succeeded and each dirtied its copy: "
+		     "the guest holds %ld MiB of host memory with mem=64M",
 		     n, FORKMEM_MB, held);
 	else if (err == ENOMEM || err == EAGAIN)
 		PASS("forkmem", "fork failed with %s after %d children (%ld MiB in use)",

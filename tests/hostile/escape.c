@@ -81,14 +81,20 @@ static void attack_rawsys(void)
 	long x32mk = raw2(0x40000000 | SYS_mkdir, pwn_path("x32-mkdir"), 0755);
 	INFO("rawsys-x32", "x32 mkdir(host path) -> %s (the host must have no such path)",
 	     errname(x32mk));
-	long bogus[] = {-1, 335, 1000, 0x7fffffff, 0xffffffffL, 0x80000000L | SYS_openat,
+	long bogus[] = {-1,
+			335,
+			1000,
+			0x7fffffff,
+			0xffffffffL,
+			0x80000000L | SYS_openat,
 			0x100000000L | SYS_openat};
 	for (unsigned i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
 		int sig;
 		r = tryraw(bogus[i], AT_FDCWD, (long)secret_path, O_RDONLY, 0, &sig);
 		if (sig)
-			FAIL("rawsys-bogus-nr", "syscall %#lx -> %s (code %ld), Linux returns ENOSYS "
-						"(programs probe for syscalls this way)",
+			FAIL("rawsys-bogus-nr",
+			     "syscall %#lx -> %s (code %ld), Linux returns ENOSYS "
+			     "(programs probe for syscalls this way)",
 			     bogus[i], signame(sig), caught_code);
 		else if (r < 0)
 			PASS("rawsys-bogus-nr", "syscall %#lx -> %s", bogus[i], errname(r));
@@ -113,8 +119,9 @@ static void attack_rawsys(void)
 			 * seccomp filter and, outside a uprobe trampoline, only returns ENXIO. A
 			 * seccomp platform cannot see it; it reaches nothing. */
 			if (nr == 336 && r == -ENXIO) {
-				INFO("rawsys-uprobe", "syscall 336 -> ENXIO (the host's uprobe call, "
-						      "unseen by seccomp, harmless)");
+				INFO("rawsys-uprobe",
+				     "syscall 336 -> ENXIO (the host's uprobe call, "
+				     "unseen by seccomp, harmless)");
 				continue;
 			}
 			if (!nbad++)
@@ -122,12 +129,14 @@ static void attack_rawsys(void)
 		}
 	}
 	if (nsig)
-		FAIL("rawsys-enosys", "%d unassigned syscall numbers ended in a signal (the first: %d, "
-				      "%s), want -ENOSYS",
+		FAIL("rawsys-enosys",
+		     "%d unassigned syscall numbers ended in a signal (the first: %d, "
+		     "%s), want -ENOSYS",
 		     nsig, first_sig, signame(the_sig));
 	else if (nbad)
-		FAIL("rawsys-enosys", "%d unassigned syscall numbers did not return -ENOSYS (the "
-				      "first: %d)",
+		FAIL("rawsys-enosys",
+		     "%d unassigned syscall numbers did not return -ENOSYS (the "
+		     "first: %d)",
 		     nbad, first_bad);
 	else
 		PASS("rawsys-enosys", "syscalls 335..423 and 470..699 all return -ENOSYS");
@@ -138,8 +147,7 @@ static void attack_rawsys(void)
 	if (r >= 0)
 		raw1(SYS_close, r);
 	r = raw2(SYS_mkdir, pwn_path("rawsys-mkdir"), 0755);
-	INFO("rawsys-mkdir", "mkdir(host path) -> %s (a guest directory if it worked)",
-	     errname(r));
+	INFO("rawsys-mkdir", "mkdir(host path) -> %s (a guest directory if it worked)", errname(r));
 	/* Relative names: the host process behind this address space has a host cwd. */
 	const char *base = strrchr(pwn_prefix, '/');
 	base = base ? base + 1 : pwn_prefix;
@@ -173,8 +181,9 @@ static void attack_rawsys(void)
 		r = tryraw(host_only[i].nr, host_only[i].a1, host_only[i].a2, host_only[i].a3,
 			   host_only[i].a4, &sig);
 		if (sig)
-			FAIL("rawsys-hostonly", "%s -> %s (code %ld), want an error (Linux: ENOSYS "
-						"when it lacks the call)",
+			FAIL("rawsys-hostonly",
+			     "%s -> %s (code %ld), want an error (Linux: ENOSYS "
+			     "when it lacks the call)",
 			     host_only[i].name, signame(sig), caught_code);
 		else if (r < 0)
 			PASS("rawsys-hostonly", "%s -> %s", host_only[i].name, errname(r));
@@ -239,8 +248,16 @@ static int find_syscalls(uintptr_t lo, uintptr_t hi, uintptr_t *out, int max, in
 }
 
 /* One forged call at one target, in a child of its own (sub). */
-enum { CK_FAILS, CK_INFO, CK_GUESTPID, CK_GUESTPPID, CK_NOTADDR, CK_STUB_RO, CK_STUB_SAME,
-       CK_PAYLOAD };
+enum {
+	CK_FAILS,
+	CK_INFO,
+	CK_GUESTPID,
+	CK_GUESTPPID,
+	CK_NOTADDR,
+	CK_STUB_RO,
+	CK_STUB_SAME,
+	CK_PAYLOAD
+};
 struct fcall {
 	const char *name;
 	long rax, rdi, rsi, rdx, r10, r8, r9;
@@ -284,7 +301,8 @@ static void fcall_fn(void *p)
 	switch (c->check) {
 	case CK_FAILS:
 		if (r >= 0)
-			FAIL("stubjump", "%s %#lx: %s -> %ld, want an error", job->where, t, c->name, r);
+			FAIL("stubjump", "%s %#lx: %s -> %ld, want an error", job->where, t,
+			     c->name, r);
 		else
 			PASS("stubjump", "%s %#lx: %s -> %s, then %s", job->where, t, c->name, res,
 			     signame(sig));
@@ -298,8 +316,8 @@ static void fcall_fn(void *p)
 		long want = c->check == CK_GUESTPID ? getpid() : getppid();
 		/* A host pid would be a positive number other than the guest's answer. */
 		if (r > 0 && r != want)
-			FAIL("stubjump", "%s %#lx: %s -> %ld, the guest's answer is %ld", job->where,
-			     t, c->name, r, want);
+			FAIL("stubjump", "%s %#lx: %s -> %ld, the guest's answer is %ld",
+			     job->where, t, c->name, r, want);
 		else
 			PASS("stubjump", "%s %#lx: %s -> %s (guest: %ld), then %s", job->where, t,
 			     c->name, res, want, signame(sig));
@@ -327,8 +345,8 @@ static void fcall_fn(void *p)
 			FAIL("stubjump", "%s %#lx: after %s (-> %s) the stub's page changed",
 			     job->where, t, c->name, res);
 		else
-			PASS("stubjump", "%s %#lx: %s -> %s, then %s; the stub is intact", job->where,
-			     t, c->name, res, signame(sig));
+			PASS("stubjump", "%s %#lx: %s -> %s, then %s; the stub is intact",
+			     job->where, t, c->name, res, signame(sig));
 		break;
 	}
 }
@@ -360,8 +378,8 @@ static void stubjump_at(uintptr_t target, const char *where, int idx, int payloa
 	    {"mmap(stub, RWX, MAP_FIXED)", SYS_mmap, STUB_ADDR, 4096, RWX,
 	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, CK_STUB_SAME},
 	    {"munmap(stub)", SYS_munmap, STUB_ADDR, 4096, 0, 0, 0, 0, CK_STUB_SAME},
-	    {"munmap(the 4 slots above the guest top)", SYS_munmap, GUEST_TOP, 4 * 0x20000, 0, 0,
-	     0, 0, CK_STUB_SAME},
+	    {"munmap(the 4 slots above the guest top)", SYS_munmap, GUEST_TOP, 4 * 0x20000, 0, 0, 0,
+	     0, CK_STUB_SAME},
 	    {"mmap(the 4 slots above the guest top, MAP_FIXED)", SYS_mmap, GUEST_TOP, 4 * 0x20000,
 	     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0, CK_STUB_SAME},
 	    {"mremap(page of int3 -> stub)", SYS_mremap, 0, 4096, 4096,
@@ -495,9 +513,9 @@ static void attack_int80(void)
 }
 
 /* --- compat32 --------------------------------------------------------------------------- */
-/* compat_enter (rdi = eax, rsi = ebx, rdx = ecx, r10 = which): far jump to 32-bit code (selector 0x23) that runs
- * `int $0x80` (which=0), `syscall` (1) or `sysenter` (2), then int3. It never returns:
- * the int3 (or a fault) ends in a signal, and try_call's siglongjmp restores the stack. */
+/* compat_enter (rdi = eax, rsi = ebx, rdx = ecx, r10 = which): far jump to 32-bit code (selector
+ * 0x23) that runs `int $0x80` (which=0), `syscall` (1) or `sysenter` (2), then int3. It never
+ * returns: the int3 (or a fault) ends in a signal, and try_call's siglongjmp restores the stack. */
 __asm__(".pushsection .text\n"
 	".globl compat_enter\n"
 	"compat_enter:\n"
@@ -591,8 +609,10 @@ static struct timeval vs_tv;
 static void vsyscall_fn(void *p)
 {
 	long r;
-	__asm__ volatile("call *%1" : "=a"(r) : "r"(p), "D"(&vs_tv), "S"(0L) : "rcx", "rdx", "r8",
-			 "r9", "r10", "r11", "memory");
+	__asm__ volatile("call *%1"
+			 : "=a"(r)
+			 : "r"(p), "D"(&vs_tv), "S"(0L)
+			 : "rcx", "rdx", "r8", "r9", "r10", "r11", "memory");
 	caught_rax = r;
 }
 static void attack_vsyscall(void)
@@ -602,8 +622,9 @@ static void attack_vsyscall(void)
 	for (int i = 0; i < 3; i++) {
 		caught_rax = -1;
 		int sig = try_call(vsyscall_fn, (void *)fns[i]);
-		INFO("vsyscall", "%s at %#lx -> %s, %s (the host kernel emulates this page; "
-				 "it gives the host's time only)",
+		INFO("vsyscall",
+		     "%s at %#lx -> %s, %s (the host kernel emulates this page; "
+		     "it gives the host's time only)",
 		     names[i], (unsigned long)fns[i], errname((long)caught_rax), signame(sig));
 	}
 	if (getpid() > 0)
@@ -611,11 +632,11 @@ static void attack_vsyscall(void)
 }
 
 /* --- privileged instructions ------------------------------------------------------------ */
-#define INSN(name, text)                                                                   \
-	static void insn_##name(void *p)                                                   \
-	{                                                                                  \
-		(void)p;                                                                   \
-		__asm__ volatile(text ::: "memory", "rax", "rcx", "rdx");                  \
+#define INSN(name, text)                                                                           \
+	static void insn_##name(void *p)                                                           \
+	{                                                                                          \
+		(void)p;                                                                           \
+		__asm__ volatile(text ::: "memory", "rax", "rcx", "rdx");                          \
 	}
 INSN(hlt, "hlt")
 INSN(cli, "cli")
@@ -642,12 +663,23 @@ static void attack_privinsn(void)
 		const char *name;
 		void (*fn)(void *);
 	} insns[] = {
-	    {"hlt", insn_hlt},	   {"cli", insn_cli},	      {"in", insn_in},
-	    {"out", insn_out},	   {"rdmsr", insn_rdmsr},     {"wrmsr", insn_wrmsr},
-	    {"lgdt", insn_lgdt},   {"mov cr0", insn_movcr0},  {"swapgs", insn_swapgs},
-	    {"int1", insn_int1},   {"int3", insn_int3},	      {"ud2", insn_ud2},
-	    {"iretq to cs 0x10", insn_iret_ring0},	      {"ltr", insn_ltr},
-	    {"invlpg", insn_invlpg}, {"wbinvd", insn_wbinvd}, {"mov 0, %ss", insn_movss0},
+	    {"hlt", insn_hlt},
+	    {"cli", insn_cli},
+	    {"in", insn_in},
+	    {"out", insn_out},
+	    {"rdmsr", insn_rdmsr},
+	    {"wrmsr", insn_wrmsr},
+	    {"lgdt", insn_lgdt},
+	    {"mov cr0", insn_movcr0},
+	    {"swapgs", insn_swapgs},
+	    {"int1", insn_int1},
+	    {"int3", insn_int3},
+	    {"ud2", insn_ud2},
+	    {"iretq to cs 0x10", insn_iret_ring0},
+	    {"ltr", insn_ltr},
+	    {"invlpg", insn_invlpg},
+	    {"wbinvd", insn_wbinvd},
+	    {"mov 0, %ss", insn_movss0},
 	};
 	for (unsigned i = 0; i < sizeof(insns) / sizeof(insns[0]); i++) {
 		int sig = try_call(insns[i].fn, NULL);

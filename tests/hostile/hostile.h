@@ -272,19 +272,19 @@ static int sub(const char *what, void (*fn)(void *), void *arg)
 /* --- running attacks in children -------------------------------------------------------- */
 /* How an attack's child may end. */
 enum {
-	END_EXIT0 = 1,	     /* exit(0): everything it checked was contained */
-	END_SIGNAL = 2,	     /* killed by a signal (which one: expect_sig, 0 for any) */
+	END_EXIT0 = 1,	/* exit(0): everything it checked was contained */
+	END_SIGNAL = 2, /* killed by a signal (which one: expect_sig, 0 for any) */
 	END_ANY = END_EXIT0 | END_SIGNAL,
 };
 
 struct attack {
 	const char *name;
-	void (*fn)(void);     /* runs in a child; exits 0 if every check passed */
-	int ends;	      /* END_* mask of acceptable endings */
-	int expect_sig;	      /* with END_SIGNAL: the signal (0 = any) */
-	int timeout;	      /* seconds before the child is killed (0 = 60) */
-	const char *what;     /* one line: what it tries */
-	int alone;	      /* not part of "all": run only when named */
+	void (*fn)(void); /* runs in a child; exits 0 if every check passed */
+	int ends;	  /* END_* mask of acceptable endings */
+	int expect_sig;	  /* with END_SIGNAL: the signal (0 = any) */
+	int timeout;	  /* seconds before the child is killed (0 = 60) */
+	const char *what; /* one line: what it tries */
+	int alone;	  /* not part of "all": run only when named */
 };
 
 /* The child's exit code tells the parent how many checks failed; its lines are on the
@@ -358,8 +358,8 @@ static void run_attack(const struct attack *a)
 		if (code == 0 && (a->ends & END_EXIT0))
 			PASS("attack", "%s contained (child exited 0)", a->name);
 		else if (code == 0)
-			FAIL("attack", "%s: child exited 0, expected it to be killed by %s", a->name,
-			     a->expect_sig ? signame(a->expect_sig) : "a signal");
+			FAIL("attack", "%s: child exited 0, expected it to be killed by %s",
+			     a->name, a->expect_sig ? signame(a->expect_sig) : "a signal");
 		else
 			FAIL("attack", "%s: child exited %d (its checks failed)", a->name, code);
 	} else if (WIFSIGNALED(st)) {
@@ -368,7 +368,8 @@ static void run_attack(const struct attack *a)
 			PASS("attack", "%s contained (child killed by %s, as expected)", a->name,
 			     signame(sig));
 		else
-			FAIL("attack", "%s: child killed by %s unexpectedly", a->name, signame(sig));
+			FAIL("attack", "%s: child killed by %s unexpectedly", a->name,
+			     signame(sig));
 	} else {
 		FAIL("attack", "%s: odd wait status %#x", a->name, st);
 	}
@@ -545,8 +546,9 @@ static int esc_report(const char *tag)
 	for (char *c = leak; *c; c++)
 		if (*c == '\n' || *c == '\r')
 			*c = ' ';
-	FAIL("host-escape", "%s: guest code ran as a host syscall stub: host mkdir(%s) = %s, "
-			    "host open(%s) = %s, read = %s [%s], host getpid = %ld",
+	FAIL("host-escape",
+	     "%s: guest code ran as a host syscall stub: host mkdir(%s) = %s, "
+	     "host open(%s) = %s, read = %s [%s], host getpid = %ld",
 	     tag, esc_mkdir_path, errname(esc_result[1]), esc_secret_path, errname(esc_result[2]),
 	     errname(esc_result[3]), leak, esc_result[4]);
 	return 1;

@@ -89,7 +89,8 @@ static int touch_in_child(char *m, size_t len, const char *what, int *sig_out)
 		signal(SIGBUS, SIG_DFL);
 		for (size_t off = 0; off < len; off += 4096) {
 			m[off] = 1;
-			if ((off & ((1 << 20) - 1)) == (1 << 20) - 4096 && write(pfd[1], "m", 1) != 1)
+			if ((off & ((1 << 20) - 1)) == (1 << 20) - 4096 &&
+			    write(pfd[1], "m", 1) != 1)
 				_exit(1);
 		}
 		_exit(0);
@@ -105,7 +106,8 @@ static int touch_in_child(char *m, size_t len, const char *what, int *sig_out)
 	waitpid(p, &st, 0);
 	*sig_out = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	INFO("touch", "%s: touched %d MiB, child %s %d", what, mb,
-	     WIFSIGNALED(st) ? "killed by signal" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	     WIFSIGNALED(st) ? "killed by signal" : "exited",
+	     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	return mb;
 }
 
@@ -122,13 +124,14 @@ static void attack_noreserve(void)
 	if (mb <= LIMIT_MB)
 		PASS("noreserve", "MAP_NORESERVE: stopped after %d MiB (%s)", mb, signame(sig));
 	else
-		FAIL("noreserve", "MAP_NORESERVE mapping of %d MiB: %d MiB touched with mem=64M "
-				  "(not counted against mem=)",
+		FAIL("noreserve",
+		     "MAP_NORESERVE mapping of %d MiB: %d MiB touched with mem=64M "
+		     "(not counted against mem=)",
 		     CAP_MB, mb);
 	munmap(m, len);
 	/* MAP_GROWSDOWN is not counted either. */
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN,
-		 -1, 0);
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1,
+		 0);
 	if (m == MAP_FAILED) {
 		PASS("noreserve", "mmap(%d MiB, MAP_GROWSDOWN) -> %s", CAP_MB, strerror(errno));
 		return;
@@ -168,8 +171,9 @@ static void attack_filemap(void)
 		PASS("filemap", "writable private file map: stopped after %d MiB (%s)", mb,
 		     signame(sig));
 	else
-		FAIL("filemap", "a 1-page file mapped %d MiB, mprotect'ed writable: %d MiB "
-				"touched with mem=64M (mprotect does not count it)",
+		FAIL("filemap",
+		     "a 1-page file mapped %d MiB, mprotect'ed writable: %d MiB "
+		     "touched with mem=64M (mprotect does not count it)",
 		     CAP_MB, mb);
 	munmap(m, len);
 }
@@ -212,8 +216,8 @@ static void attack_tmpfs(void)
 		if (mb >= 0 && mb <= LIMIT_MB)
 			PASS("tmpfs", "tmpfs size=1G full after %d MiB", mb);
 		else
-			FAIL("tmpfs", "tmpfs size=1G took %d MiB of kernel (host) memory with mem=64M",
-			     mb);
+			FAIL("tmpfs",
+			     "tmpfs size=1G took %d MiB of kernel (host) memory with mem=64M", mb);
 		unlink("/mnt/hog/big");
 		umount("/mnt/hog");
 	}
@@ -276,8 +280,9 @@ static void attack_pipes(void)
 	if (total / 1024 <= LIMIT_MB)
 		PASS("pipes", "%d processes hold %ld MiB in pipes", got, total / 1024);
 	else
-		FAIL("pipes", "%d processes hold %ld MiB in pipe buffers (kernel memory) with "
-			      "mem=64M",
+		FAIL("pipes",
+		     "%d processes hold %ld MiB in pipe buffers (kernel memory) with "
+		     "mem=64M",
 		     got, total / 1024);
 	for (int k = 0; k < PIPE_PROCS; k++)
 		if (kids[k] > 0)

@@ -30,8 +30,8 @@ static void try_ptrace(long req, long pid, const char *what)
 	if (pid == sentinel_pid) {
 		FAIL("ptrace", "%s -> %ld: a host process", what, r);
 	} else {
-		INFO("ptrace", "%s -> %ld (the guest kernel implements ptrace of guest pids)",
-		     what, r);
+		INFO("ptrace", "%s -> %ld (the guest kernel implements ptrace of guest pids)", what,
+		     r);
 	}
 	raw4(SYS_ptrace, PTRACE_DETACH, pid, 0, 0);
 }
@@ -76,7 +76,8 @@ static void attack_vmwrite(void)
 			PASS("vmwrite", "process_vm_{writev,readv}(host sentinel) -> %s, %s",
 			     errname(w), errname(rd));
 		else
-			FAIL("vmwrite", "process_vm_{writev,readv}(host sentinel) -> %ld, %ld", w, rd);
+			FAIL("vmwrite", "process_vm_{writev,readv}(host sentinel) -> %ld, %ld", w,
+			     rd);
 	}
 	/* Through the guest kernel into this process itself, aimed at the stub. */
 	esc_arm("vmwrite");
@@ -176,16 +177,19 @@ static void attack_pidscan(void)
 			mismatch++;
 			if (mismatch <= 10)
 				out("INFO pidscan: pid %ld: kill(pid, 0) %s, /proc %s", p,
-				    answers[p] ? "answers" : "does not", listed[p] ? "lists it" : "not");
+				    answers[p] ? "answers" : "does not",
+				    listed[p] ? "lists it" : "not");
 		}
 	}
 	if (nlisted < 0)
 		FAIL("pidscan", "cannot list /proc: %s", strerror(errno));
 	else if (mismatch)
-		FAIL("pidscan", "%d pids differ between kill(pid, 0) and the guest's /proc", mismatch);
+		FAIL("pidscan", "%d pids differ between kill(pid, 0) and the guest's /proc",
+		     mismatch);
 	else
-		PASS("pidscan", "%d pids answer kill(pid, 0) in 1..4000, exactly those in /proc (%d)",
-		     nans, nlisted);
+		PASS("pidscan",
+		     "%d pids answer kill(pid, 0) in 1..4000, exactly those in /proc (%d)", nans,
+		     nlisted);
 	if (nans > 64)
 		FAIL("pidscan", "%d pids answer: more than this idle guest has", nans);
 	if (!answers[1] || !answers[getpid()])
@@ -238,8 +242,9 @@ int main(int argc, char **argv)
 	init_cookie = 0x1111111111111111UL;
 	int r = hostile_main(argc, argv, attacks, sizeof(attacks) / sizeof(attacks[0]));
 	if (init_cookie != 0x1111111111111111UL)
-		INFO("vmwrite", "init's cookie was changed to %#lx (by the guest kernel on behalf "
-				"of process_vm_writev/ptrace: legal for root on Linux)",
+		INFO("vmwrite",
+		     "init's cookie was changed to %#lx (by the guest kernel on behalf "
+		     "of process_vm_writev/ptrace: legal for root on Linux)",
 		     init_cookie);
 	return r;
 }

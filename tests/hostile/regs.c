@@ -99,7 +99,8 @@ static void sr_case_fn(void *p)
 		FAIL("sigreturn", "%s: rax %ld after the stub's syscall, the guest pid is %d",
 		     c->what, r, getpid());
 	else if (c->check == 2 && r >= 0)
-		FAIL("sigreturn", "%s: rax %ld after the stub's syscall, want an error", c->what, r);
+		FAIL("sigreturn", "%s: rax %ld after the stub's syscall, want an error", c->what,
+		     r);
 	else
 		PASS("sigreturn", "%s: %s at rip %#lx, rax %s", c->what, signame(sig),
 		     (unsigned long)caught_rip, errname(r));
@@ -156,8 +157,8 @@ static long syscall_with_rsp(unsigned long rsp, long nr)
 
 static void attack_rsp(void)
 {
-	unsigned long rsps[] = {0x800000000000UL, 0xffff800000000000UL, STUB_ADDR + 0x800,
-				GUEST_TOP + 0x1000, 0, 1};
+	unsigned long rsps[] = {
+	    0x800000000000UL, 0xffff800000000000UL, STUB_ADDR + 0x800, GUEST_TOP + 0x1000, 0, 1};
 	for (unsigned i = 0; i < sizeof(rsps) / sizeof(rsps[0]); i++) {
 		long r = syscall_with_rsp(rsps[i], SYS_getpid);
 		if (r == getpid())
@@ -284,7 +285,7 @@ static void init_badrsp(void)
 			 "mov $62, %%eax\n\t"
 			 "syscall\n\t"
 			 "mov rsp_saved(%%rip), %%rsp" ::
-				 : "rax", "rdi", "rsi", "rcx", "r11", "memory");
+			     : "rax", "rdi", "rsi", "rcx", "r11", "memory");
 }
 static void init_fsbase(void)
 {

@@ -58,7 +58,8 @@ static void store_fn(void *p)
 static void expect_store_faults(uintptr_t a, const char *what)
 {
 	if (!readable(a)) {
-		INFO("stubwrite", "%s at %#lx is not readable (not mapped?)", what, (unsigned long)a);
+		INFO("stubwrite", "%s at %#lx is not readable (not mapped?)", what,
+		     (unsigned long)a);
 		return;
 	}
 	unsigned char before = *(volatile unsigned char *)a;
@@ -191,16 +192,17 @@ static void attack_stubmap(void)
 		if (r < 0)
 			PASS("stubmap", "mmap(%s) -> %s", t[i].what, errname(r));
 		else if (t[i].flags != MAP_FIXED && (unsigned long)r + t[i].len <= GUEST_TOP)
-			INFO("stubmap", "mmap(%s) -> %#lx: a guest address elsewhere (Linux "
-					"fails: ENOMEM/EEXIST)",
+			INFO("stubmap",
+			     "mmap(%s) -> %#lx: a guest address elsewhere (Linux "
+			     "fails: ENOMEM/EEXIST)",
 			     t[i].what, r);
 		else
 			FAIL("stubmap", "mmap(%s) -> %#lx", t[i].what, r);
 		stub_still_works(t[i].what);
 	}
 	/* A hint in the stub's area: any address is fine, as long as it is the guest's. */
-	r = raw6(SYS_mmap, STUB_ADDR, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
+	r = raw6(SYS_mmap, STUB_ADDR, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		 0);
 	if (r < 0 || (unsigned long)r + 4096 <= GUEST_TOP)
 		PASS("stubmap", "mmap(hint = the stub) -> %#lx (a guest address)", r);
 	else
@@ -223,12 +225,12 @@ static void attack_stubmadvise(void)
 	if (r < 0)
 		PASS("stubmadvise", "madvise(stub, DONTNEED) -> %s", errname(r));
 	else
-		FAIL("stubmadvise", "madvise(stub, DONTNEED) -> %ld: the range reached the host "
-				    "unchecked (Linux: ENOMEM, nothing is mapped there for the guest)",
+		FAIL("stubmadvise",
+		     "madvise(stub, DONTNEED) -> %ld: the range reached the host "
+		     "unchecked (Linux: ENOMEM, nothing is mapped there for the guest)",
 		     r);
 	r = raw3(SYS_madvise, GUEST_TOP, USER_TOP - GUEST_TOP - 4096, MADV_DONTNEED);
-	INFO("stubmadvise", "madvise(everything above the guest top, DONTNEED) -> %s",
-	     errname(r));
+	INFO("stubmadvise", "madvise(everything above the guest top, DONTNEED) -> %s", errname(r));
 	stub_still_works("madvise");
 }
 
@@ -246,7 +248,8 @@ static void attack_stubmremap(void)
 	memset(page, 0xcc, 4096);
 	memcpy(page, esc_payload_start, esc_payload_end - esc_payload_start);
 	/* The kernel runs the host mremap at stub_syscall; the page it returns to is ours. */
-	long r = raw6(SYS_mremap, (long)page, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, STUB_ADDR, 0);
+	long r =
+	    raw6(SYS_mremap, (long)page, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, STUB_ADDR, 0);
 	if (r < 0)
 		PASS("stubmremap", "mremap(guest page -> stub, FIXED) -> %s", errname(r));
 	else
@@ -337,8 +340,9 @@ static void attack_stubcopyout(void)
 		else if (r < 0)
 			PASS("stubcopyout", "%s(buffer in the stub) -> %s", t[i].what, errname(r));
 		else
-			FAIL("stubcopyout", "%s(buffer in the stub) -> %ld: the kernel wrote into "
-					    "the stub's page",
+			FAIL("stubcopyout",
+			     "%s(buffer in the stub) -> %ld: the kernel wrote into "
+			     "the stub's page",
 			     t[i].what, r);
 	}
 	if (stub_changed())
@@ -380,8 +384,9 @@ __asm__(".pushsection .text\n"
 
 __attribute__((used)) void sigframe_handler_c(void)
 {
-	FAIL("sigframe", "the handler ran with its frame at %#lx (written by the kernel into "
-			 "memory the guest cannot write)",
+	FAIL("sigframe",
+	     "the handler ran with its frame at %#lx (written by the kernel into "
+	     "memory the guest cannot write)",
 	     sf_handler_rsp);
 	if (stub_changed())
 		FAIL("sigframe", "the stub's page changed");
@@ -455,10 +460,11 @@ static void attack_sigframe(void)
 		int st = 0;
 		waitpid(p, &st, 0);
 		if (which == 4 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV)
-			PASS("sigframe", "sigaltstack(stub) + SA_ONSTACK handler: killed by SIGSEGV");
+			PASS("sigframe",
+			     "sigaltstack(stub) + SA_ONSTACK handler: killed by SIGSEGV");
 		else if (which == 4 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-			FAIL("sigframe", "sigaltstack(stub) case ended with status %#x, want SIGSEGV",
-			     st);
+			FAIL("sigframe",
+			     "sigaltstack(stub) case ended with status %#x, want SIGSEGV", st);
 		else if (which < 4 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV)
 			PASS("sigframe", "case %d: frame not written, killed by SIGSEGV", which);
 		else if (which < 4 && !WIFEXITED(st))

@@ -40,9 +40,9 @@ static int self_write(struct uthread *t, uaddr_t dst, const void *src, size_t n)
 }
 
 static const struct platform self_platform = {
-	.name = "self",
-	.read = self_read,
-	.write = self_write,
+    .name = "self",
+    .read = self_read,
+    .write = self_write,
 };
 const struct platform *platform = &self_platform;
 
@@ -175,7 +175,8 @@ struct process *find_process(pid_t pid)
 struct task *find_task(pid_t tid)
 {
 	for (struct process *p = process_next(NULL); p; p = process_next(p)) {
-		list_for_each(it, &p->threads) {
+		list_for_each(it, &p->threads)
+		{
 			struct task *t = list_entry(it, struct task, thread_link);
 			if (t->tid == tid)
 				return t;

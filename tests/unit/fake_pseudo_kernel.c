@@ -78,7 +78,8 @@ uint64_t mem_committed_bytes(void)
 uint64_t mm_vsize(struct mm *mm)
 {
 	uint64_t n = 0;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *a = list_entry(it, struct vma, link);
 		n += a->end - a->start;
 	}

@@ -100,8 +100,7 @@ static int m_mkdir(struct inode *dir, const char *name, mode_t mode, struct inod
 	return m_create(dir, name, S_IFDIR | mode, 0, out);
 }
 
-static int m_symlink(struct inode *dir, const char *name, const char *target,
-		     struct inode **out)
+static int m_symlink(struct inode *dir, const char *name, const char *target, struct inode **out)
 {
 	struct inode *i = mnew(dir->sb, S_IFLNK | 0777);
 	i->priv = xstrdup(target);
@@ -186,15 +185,15 @@ static int m_setattr(struct inode *i, const struct iattr *a)
 }
 
 static const struct inode_ops dir_iops = {
-	.lookup = m_lookup,
-	.create = m_create,
-	.mkdir = m_mkdir,
-	.symlink = m_symlink,
-	.link = m_link,
-	.unlink = m_unlink,
-	.rmdir = m_rmdir,
-	.rename = m_rename,
-	.setattr = m_setattr,
+    .lookup = m_lookup,
+    .create = m_create,
+    .mkdir = m_mkdir,
+    .symlink = m_symlink,
+    .link = m_link,
+    .unlink = m_unlink,
+    .rmdir = m_rmdir,
+    .rename = m_rename,
+    .setattr = m_setattr,
 };
 static const struct inode_ops file_iops = {.setattr = m_setattr};
 static const struct inode_ops link_iops = {.readlink = m_readlink};
@@ -284,9 +283,9 @@ static int m_remount(struct super_block *sb, unsigned long flags)
 }
 
 static const struct super_ops memfs_sops = {
-	.evict_inode = m_evict,
-	.put_super = m_put_super,
-	.remount = m_remount,
+    .evict_inode = m_evict,
+    .put_super = m_put_super,
+    .remount = m_remount,
 };
 
 static int memfs_mount(const struct fs_type *type, const char *source, unsigned long flags,

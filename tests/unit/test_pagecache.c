@@ -48,8 +48,8 @@ static int fake_writepage(struct inode *i, uint64_t index, const void *page, siz
 }
 
 static const struct inode_ops backed_iops = {
-	.readpage = fake_readpage,
-	.writepage = fake_writepage,
+    .readpage = fake_readpage,
+    .writepage = fake_writepage,
 };
 static const struct inode_ops tmpfs_iops;
 
@@ -343,13 +343,10 @@ static void test_generic_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FIXTURE_TEST(test_read_through),
-		FIXTURE_TEST(test_write_extend),
-		FIXTURE_TEST(test_truncate),
-		FIXTURE_TEST(test_tmpfs_pages),
-		FIXTURE_TEST(test_pressure),
-		FIXTURE_TEST(test_sync_evict_errors),
-		FIXTURE_TEST(test_generic_file),
+	    FIXTURE_TEST(test_read_through), FIXTURE_TEST(test_write_extend),
+	    FIXTURE_TEST(test_truncate),     FIXTURE_TEST(test_tmpfs_pages),
+	    FIXTURE_TEST(test_pressure),     FIXTURE_TEST(test_sync_evict_errors),
+	    FIXTURE_TEST(test_generic_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

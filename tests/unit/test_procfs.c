@@ -30,8 +30,8 @@ static struct sighand sighand;
 static void add_vma(struct vma *v, uaddr_t start, uaddr_t end, int prot, int flags,
 		    struct inode *file, uint64_t pgoff)
 {
-	*v = (struct vma){.start = start, .end = end, .prot = prot, .flags = flags, .file = file,
-			  .pgoff = pgoff};
+	*v = (struct vma){
+	    .start = start, .end = end, .prot = prot, .flags = flags, .file = file, .pgoff = pgoff};
 	list_add_tail(&v->link, &mm.vmas);
 }
 
@@ -59,9 +59,16 @@ static int setup(void **state)
 	init_process_(&init_proc, &init_task, 1, "init");
 	init_process_(&proc, &task, 42, "sh");
 	proc.parent = &init_proc;
-	proc.cred = (struct creds){.uid = 1000, .euid = 1000, .suid = 1000, .fsuid = 1000,
-				   .gid = 100, .egid = 100, .sgid = 100, .fsgid = 100,
-				   .ngroups = 2, .groups = {10, 20}};
+	proc.cred = (struct creds){.uid = 1000,
+				   .euid = 1000,
+				   .suid = 1000,
+				   .fsuid = 1000,
+				   .gid = 100,
+				   .egid = 100,
+				   .sgid = 100,
+				   .fsgid = 100,
+				   .ngroups = 2,
+				   .groups = {10, 20}};
 	proc.utime_ns = 250000000;
 	proc.stime_ns = 120000000;
 	proc.start_time = 3000000000ull;
@@ -93,8 +100,8 @@ static int setup(void **state)
 	fs = (struct fs_struct){.root = {&mnt, &root_d}, .cwd = {&mnt, &exe_d}, .umask = 022};
 	pipe_inode = (struct inode){.ino = 77, .mode = S_IFIFO | 0600};
 	f_pipe = (struct file){.inode = &pipe_inode, .flags = O_WRONLY};
-	f_tty = (struct file){.inode = &exe_inode, .flags = O_RDWR, .pos = 5,
-			      .path = {&mnt, &tty_d}};
+	f_tty =
+	    (struct file){.inode = &exe_inode, .flags = O_RDWR, .pos = 5, .path = {&mnt, &tty_d}};
 	memset(fdv, 0, sizeof(fdv));
 	fdv[0] = &f_tty;
 	fdv[3] = &f_pipe;
@@ -441,8 +448,8 @@ static void test_sysctl(void **state)
 
 static void test_sysfs(void **state)
 {
-	static struct blkdev ubda = {.name = "ubda", .size = 1 << 30, .major = 98, .minor = 0,
-				     .ops = &fake_noio_blk_ops};
+	static struct blkdev ubda = {
+	    .name = "ubda", .size = 1 << 30, .major = 98, .minor = 0, .ops = &fake_noio_blk_ops};
 	assert_int_equal(blk_register(&ubda), 0);
 	struct super_block *sb = mount_fs("sysfs");
 	struct names c;
@@ -474,14 +481,14 @@ int main(void)
 	procfs_register();
 	sysfs_register();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_stat, setup),
-		cmocka_unit_test_setup(test_statm_maps, setup),
-		cmocka_unit_test_setup(test_status, setup),
-		cmocka_unit_test_setup(test_meminfo, setup),
-		cmocka_unit_test_setup(test_uptime, setup),
-		cmocka_unit_test_setup(test_tree, setup),
-		cmocka_unit_test_setup(test_sysctl, setup),
-		cmocka_unit_test_setup(test_sysfs, setup),
+	    cmocka_unit_test_setup(test_stat, setup),
+	    cmocka_unit_test_setup(test_statm_maps, setup),
+	    cmocka_unit_test_setup(test_status, setup),
+	    cmocka_unit_test_setup(test_meminfo, setup),
+	    cmocka_unit_test_setup(test_uptime, setup),
+	    cmocka_unit_test_setup(test_tree, setup),
+	    cmocka_unit_test_setup(test_sysctl, setup),
+	    cmocka_unit_test_setup(test_sysfs, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

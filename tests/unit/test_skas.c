@@ -32,11 +32,11 @@ bool signal_pending(struct task *t)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-extern const char guest_start[], guest_end[], g_getppid[], g_args[], g_args_ret[], g_segv[], g_ud2[],
-	g_int3[], g_spin[], g_exit42[], g_fork[], g_fp[], g_stub_open[], g_stub_execve[],
-	g_stub_mmap[], g_stub_mprotect[], g_stub_clone[], g_stub_hello[], g_stub_doorbell[],
-	g_ptrace_stub[], g_write_stub[], g_forge_chan[], g_unmap_chan[], g_int80[], g_mmap_chan[],
-	g_uretprobe[], g_stub_fd[], g_stub_mmap_shared[];
+extern const char guest_start[], guest_end[], g_getppid[], g_args[], g_args_ret[], g_segv[],
+    g_ud2[], g_int3[], g_spin[], g_exit42[], g_fork[], g_fp[], g_stub_open[], g_stub_execve[],
+    g_stub_mmap[], g_stub_mprotect[], g_stub_clone[], g_stub_hello[], g_stub_doorbell[],
+    g_ptrace_stub[], g_write_stub[], g_forge_chan[], g_unmap_chan[], g_int80[], g_mmap_chan[],
+    g_uretprobe[], g_stub_fd[], g_stub_mmap_shared[];
 
 __asm__(".pushsection .rodata\n"
 	".globl guest_start, g_getppid, g_args, g_args_ret, g_segv, g_ud2, g_int3, g_spin\n"
@@ -121,173 +121,199 @@ __asm__(".pushsection .rodata\n"
 	"   test %rax, %rax\n"
 	"   jnz 1f\n"
 	"   movq $0x55, " STR(DATA) "\n"
-	"   mov $60, %eax\n"
-	"   mov $7, %edi\n"
-	"   syscall\n"
-	"1: mov $110, %eax\n"
-	"   syscall\n"
-	"   mov " STR(DATA) ", %rdi\n"
-	"   mov $60, %eax\n"
-	"   syscall\n"
+				    "   mov $60, %eax\n"
+				    "   mov $7, %edi\n"
+				    "   syscall\n"
+				    "1: mov $110, %eax\n"
+				    "   syscall\n"
+				    "   mov " STR(DATA) ", %rdi\n"
+							"   mov $60, %eax\n"
+							"   syscall\n"
 
-	/* xmm0 = 0x0123456789abcdef; syscall 503; then report xmm1 (set by the kernel). */
-	"g_fp:\n"
-	"   mov $0x0123456789abcdef, %rax\n"
-	"   movq %rax, %xmm0\n"
-	"   mov $503, %eax\n"
-	"   syscall\n"
-	"   movq %xmm1, %rdi\n"
-	"   mov $504, %eax\n"
-	"   syscall\n"
-	"   mov $60, %eax\n"
-	"   xor %edi, %edi\n"
-	"   syscall\n"
+							/* xmm0 = 0x0123456789abcdef; syscall 503;
+							   then report xmm1 (set by the kernel). */
+							"g_fp:\n"
+							"   mov $0x0123456789abcdef, %rax\n"
+							"   movq %rax, %xmm0\n"
+							"   mov $503, %eax\n"
+							"   syscall\n"
+							"   movq %xmm1, %rdi\n"
+							"   mov $504, %eax\n"
+							"   syscall\n"
+							"   mov $60, %eax\n"
+							"   xor %edi, %edi\n"
+							"   syscall\n"
 
-	/* Hostile: the stub's own syscall instruction with forged registers. */
-	"g_stub_open:\n"
-	"   lea path(%rip), %rsi\n"
-	"   mov $-100, %rdi\n"
-	"   xor %edx, %edx\n"
-	"   mov $257, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	"g_stub_execve:\n"
-	"   lea path(%rip), %rdi\n"
-	"   xor %esi, %esi\n"
-	"   xor %edx, %edx\n"
-	"   mov $59, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	"g_stub_mmap:\n" /* map over the stub's text */
-	"   mov $" STR(SKAS_STUB_ADDR) ", %rdi\n"
-	"   mov $4096, %esi\n"
-	"   mov $7, %edx\n"
-	"   mov $0x32, %r10d\n"
-	"   mov $-1, %r8\n"
-	"   xor %r9d, %r9d\n"
-	"   mov $9, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	"g_stub_mprotect:\n" /* make the stub writable, with a length that wraps */
-	"   mov $" STR(SKAS_STUB_ADDR) ", %rdi\n"
-	"   mov $0xffff800010000000, %rsi\n"
-	"   mov $3, %edx\n"
-	"   mov $10, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	/* Forged clone and hello: the kernel must refuse them; the stub's `ret` comes
-	 * back here and the result is reported with syscall 502. */
-	"g_stub_clone:\n"
-	"   lea 1f(%rip), %rax\n"
-	"   push %rax\n"
-	"   mov $0x8000, %edi\n" /* CLONE_PARENT */
-	"   xor %esi, %esi\n"
-	"   xor %edx, %edx\n"
-	"   xor %r10d, %r10d\n"
-	"   xor %r8d, %r8d\n"
-	"   mov $56, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	"1: mov %rax, %rdi\n"
-	"   mov $502, %eax\n"
-	"   syscall\n"
-	"   jmp g_exit42\n"
-	"g_stub_hello:\n"
-	"   lea 1b(%rip), %rax\n"
-	"   push %rax\n"
-	"   mov $" STR(SKAS_NOTIFY_HELLO) ", %edi\n"
-	"   mov $" STR(SKAS_NOTIFY_NR) ", %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	"g_stub_doorbell:\n"
-	"   lea 1b(%rip), %rax\n"
-	"   push %rax\n"
-	"   mov $" STR(SKAS_NOTIFY_DOORBELL) ", %edi\n"
-	"   mov $" STR(SKAS_NOTIFY_NR) ", %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	/* Asks for a file's fd no mapping is waiting for. */
-	"g_stub_fd:\n"
-	"   lea 1b(%rip), %rax\n"
-	"   push %rax\n"
-	"   mov $" STR(SKAS_NOTIFY_FD) ", %edi\n"
-	"   mov $" STR(SKAS_NOTIFY_NR) ", %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	/* A shared file mapping below the guest top (of fd 0, were there one). */
-	"g_stub_mmap_shared:\n"
-	"   mov $0x40000000, %rdi\n"
-	"   mov $4096, %esi\n"
-	"   mov $1, %edx\n"
-	"   mov $0x11, %r10d\n"
-	"   xor %r8d, %r8d\n"
-	"   xor %r9d, %r9d\n"
-	"   mov $9, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	/* The ptrace platform's `syscall; int3`: just another guest syscall here. */
-	"g_ptrace_stub:\n"
-	"   lea path(%rip), %rsi\n"
-	"   mov $-100, %rdi\n"
-	"   xor %edx, %edx\n"
-	"   mov $257, %eax\n"
-	"   mov $" STR(SKAS_STUB_ADDR) ", %rcx\n"
-	"   jmp *%rcx\n"
-	"g_write_stub:\n"
-	"   mov $" STR(SKAS_STUB_ADDR) ", %rax\n"
-	"   movq $0, (%rax)\n"
-	"   jmp g_exit42\n"
-	/* Post a forged event on our own channel, then spin. */
-	"g_forge_chan:\n"
-	"   mov $" STR(SKAS_SLOT_BASE) ", %rax\n"
-	"   movl $" STR(SKAS_EV_SYSCALL) ", 8(%rax)\n"
-	"   lock incl (%rax)\n"
-	"   jmp g_spin\n"
-	/* Unmap our own channel (where the signal stack is), then make a syscall. */
-	"g_unmap_chan:\n"
-	"   lea 1f(%rip), %rax\n"
-	"   push %rax\n"
-	"   mov $" STR(SKAS_SLOT_BASE) ", %rdi\n"
-	"   mov $" STR(SKAS_CHAN_SIZE) ", %esi\n"
-	"   mov $11, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	"1: mov $110, %eax\n"
-	"   syscall\n"
-	"   jmp g_exit42\n"
-	/* Replace our own channel with anonymous memory, then make a syscall: the stub
-	 * posts into memory the kernel does not see, and waits forever. */
-	"g_mmap_chan:\n"
-	"   lea 1f(%rip), %rax\n"
-	"   push %rax\n"
-	"   mov $" STR(SKAS_SLOT_BASE) ", %rdi\n"
-	"   mov $" STR(SKAS_CHAN_SIZE) ", %esi\n"
-	"   mov $3, %edx\n"
-	"   mov $0x32, %r10d\n"
-	"   mov $-1, %r8\n"
-	"   xor %r9d, %r9d\n"
-	"   mov $9, %eax\n"
-	"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
-	"   jmp *%rcx\n"
-	"1: mov $110, %eax\n"
-	"   syscall\n"
-	"   jmp g_exit42\n"
-	/* The host's uretprobe syscall, which seccomp filters cannot stop. */
-	"g_uretprobe:\n"
-	"   mov $335, %eax\n"
-	"   syscall\n"
-	"   mov %rax, %rdi\n"
-	"   mov $502, %eax\n"
-	"   syscall\n"
-	"   jmp g_exit42\n"
-	"g_int80:\n"
-	"   mov $20, %eax\n"
-	"   int $0x80\n"
-	"   jmp g_exit42\n"
-	"path: .asciz \"/etc/passwd\"\n"
-	".globl guest_end\n"
-	"guest_end:\n"
-	".popsection\n");
+							/* Hostile: the stub's own syscall
+							   instruction with forged registers. */
+							"g_stub_open:\n"
+							"   lea path(%rip), %rsi\n"
+							"   mov $-100, %rdi\n"
+							"   xor %edx, %edx\n"
+							"   mov $257, %eax\n"
+							"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, "
+											 "%rcx\n"
+											 "   jmp "
+											 "*%rcx\n"
+											 "g_stub_"
+											 "execve:\n"
+											 "   lea "
+											 "path(%"
+											 "rip), "
+											 "%rdi\n"
+											 "   xor "
+											 "%esi, "
+											 "%esi\n"
+											 "   xor "
+											 "%edx, "
+											 "%edx\n"
+											 "   mov "
+											 "$59, "
+											 "%eax\n"
+											 "   mov "
+											 "$" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+														   "   jmp *%rcx\n"
+														   "g_stub_mmap:\n" /* map over the stub's text */
+														   "   mov $" STR(SKAS_STUB_ADDR) ", %rdi\n"
+																		  "   mov $4096, %esi\n"
+																		  "   mov $7, %edx\n"
+																		  "   mov $0x32, %r10d\n"
+																		  "   mov $-1, %r8\n"
+																		  "   xor %r9d, %r9d\n"
+																		  "   mov $9, %eax\n"
+																		  "   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																						   "   jmp *%rcx\n"
+																						   "g_stub_mprotect:\n" /* make the stub writable, with a length that wraps */
+																						   "   mov $" STR(SKAS_STUB_ADDR) ", %rdi\n"
+																										  "   mov $0xffff800010000000, %rsi\n"
+																										  "   mov $3, %edx\n"
+																										  "   mov $10, %eax\n"
+																										  "   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																														   "   jmp *%rcx\n"
+																														   /* Forged clone and hello: the kernel must refuse them; the stub's `ret` comes
+																														    * back here and the result is reported with syscall 502. */
+																														   "g_stub_clone:\n"
+																														   "   lea 1f(%rip), %rax\n"
+																														   "   push %rax\n"
+																														   "   mov $0x8000, %edi\n" /* CLONE_PARENT */
+																														   "   xor %esi, %esi\n"
+																														   "   xor %edx, %edx\n"
+																														   "   xor %r10d, %r10d\n"
+																														   "   xor %r8d, %r8d\n"
+																														   "   mov $56, %eax\n"
+																														   "   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																																		    "   jmp *%rcx\n"
+																																		    "1: mov %rax, %rdi\n"
+																																		    "   mov $502, %eax\n"
+																																		    "   syscall\n"
+																																		    "   jmp g_exit42\n"
+																																		    "g_stub_hello:\n"
+																																		    "   lea 1b(%rip), %rax\n"
+																																		    "   push %rax\n"
+																																		    "   mov $" STR(SKAS_NOTIFY_HELLO) ", %edi\n"
+																																						      "   mov $" STR(SKAS_NOTIFY_NR) ", %eax\n"
+																																										     "   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																																														      "   jmp *%rcx\n"
+																																														      "g_stub_doorbell:\n"
+																																														      "   lea 1b(%rip), %rax\n"
+																																														      "   push %rax\n"
+																																														      "   mov $" STR(
+																																															  SKAS_NOTIFY_DOORBELL) ", %edi\n"
+																																																		"   mov $" STR(
+																																																		    SKAS_NOTIFY_NR) ", %eax\n"
+																																																				    "   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																																																								     "   jmp *%rcx\n"
+																																																								     /* Asks for a file's fd no mapping is waiting for. */
+																																																								     "g_stub_fd:\n"
+																																																								     "   lea 1b(%rip), %rax\n"
+																																																								     "   push %rax\n"
+																																																								     "   mov $" STR(
+																																																									 SKAS_NOTIFY_FD) ", %edi\n"
+																																																											 "   mov $" STR(SKAS_NOTIFY_NR) ", %eax\n"
+																																																															"   mov $" STR(SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																																																																			 "   jmp *%rcx\n"
+																																																																			 /* A shared file mapping below the guest top (of fd 0, were there one). */
+																																																																			 "g_stub_mmap_shared:\n"
+																																																																			 "   mov $0x40000000, %rdi\n"
+																																																																			 "   mov $4096, %esi\n"
+																																																																			 "   mov $1, %edx\n"
+																																																																			 "   mov $0x11, %r10d\n"
+																																																																			 "   xor %r8d, %r8d\n"
+																																																																			 "   xor %r9d, %r9d\n"
+																																																																			 "   mov $9, %eax\n"
+																																																																			 "   mov $" STR(
+																																																																			     SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																																																																					       "   jmp *%rcx\n"
+																																																																					       /* The ptrace platform's `syscall; int3`: just another guest syscall here. */
+																																																																					       "g_ptrace_stub:\n"
+																																																																					       "   lea path(%rip), %rsi\n"
+																																																																					       "   mov $-100, %rdi\n"
+																																																																					       "   xor %edx, %edx\n"
+																																																																					       "   mov $257, %eax\n"
+																																																																					       "   mov $" STR(SKAS_STUB_ADDR) ", %rcx\n"
+																																																																									      "   jmp *%rcx\n"
+																																																																									      "g_write_stub:\n"
+																																																																									      "   mov $" STR(SKAS_STUB_ADDR) ", %rax\n"
+																																																																													     "   movq $0, (%rax)\n"
+																																																																													     "   jmp g_exit42\n"
+																																																																													     /* Post a forged event on our own channel, then spin. */
+																																																																													     "g_forge_chan:\n"
+																																																																													     "   mov $" STR(
+																																																																														 SKAS_SLOT_BASE) ", %rax\n"
+																																																																																 "   movl $" STR(
+																																																																																     SKAS_EV_SYSCALL) ", 8(%rax)\n"
+																																																																																		      "   lock incl (%rax)\n"
+																																																																																		      "   jmp g_spin\n"
+																																																																																		      /* Unmap our own channel (where the signal stack is), then make a syscall. */
+																																																																																		      "g_unmap_chan:\n"
+																																																																																		      "   lea 1f(%rip), %rax\n"
+																																																																																		      "   push %rax\n"
+																																																																																		      "   mov $" STR(SKAS_SLOT_BASE) ", %rdi\n"
+																																																																																						     "   mov $" STR(
+																																																																																							 SKAS_CHAN_SIZE) ", %esi\n"
+																																																																																									 "   mov $11, %eax\n"
+																																																																																									 "   mov $" STR(
+																																																																																									     SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																																																																																											       "   jmp *%rcx\n"
+																																																																																											       "1: mov $110, %eax\n"
+																																																																																											       "   syscall\n"
+																																																																																											       "   jmp g_exit42\n"
+																																																																																											       /* Replace our own channel with anonymous memory, then make a syscall: the stub
+																																																																																												* posts into memory the kernel does not see, and waits forever. */
+																																																																																											       "g_mmap_chan:\n"
+																																																																																											       "   lea 1f(%rip), %rax\n"
+																																																																																											       "   push %rax\n"
+																																																																																											       "   mov $" STR(
+																																																																																												   SKAS_SLOT_BASE) ", %rdi\n"
+																																																																																														   "   mov $" STR(
+																																																																																														       SKAS_CHAN_SIZE) ", %esi\n"
+																																																																																																       "   mov $3, %edx\n"
+																																																																																																       "   mov $0x32, %r10d\n"
+																																																																																																       "   mov $-1, %r8\n"
+																																																																																																       "   xor %r9d, %r9d\n"
+																																																																																																       "   mov $9, %eax\n"
+																																																																																																       "   mov $" STR(
+																																																																																																	   SKAS_STUB_SYS_IP) " - 2, %rcx\n"
+																																																																																																			     "   jmp *%rcx\n"
+																																																																																																			     "1: mov $110, %eax\n"
+																																																																																																			     "   syscall\n"
+																																																																																																			     "   jmp g_exit42\n"
+																																																																																																			     /* The host's uretprobe syscall, which seccomp filters cannot stop. */
+																																																																																																			     "g_uretprobe:\n"
+																																																																																																			     "   mov $335, %eax\n"
+																																																																																																			     "   syscall\n"
+																																																																																																			     "   mov %rax, %rdi\n"
+																																																																																																			     "   mov $502, %eax\n"
+																																																																																																			     "   syscall\n"
+																																																																																																			     "   jmp g_exit42\n"
+																																																																																																			     "g_int80:\n"
+																																																																																																			     "   mov $20, %eax\n"
+																																																																																																			     "   int $0x80\n"
+																																																																																																			     "   jmp g_exit42\n"
+																																																																																																			     "path: .asciz \"/etc/passwd\"\n"
+																																																																																																			     ".globl guest_end\n"
+																																																																																																			     "guest_end:\n"
+																																																																																																			     ".popsection\n");
 
 #define ENTRY(sym) (CODE + (uint64_t)(sym - guest_start))
 
@@ -810,15 +836,14 @@ static void test_file_mmap(void **state)
 				 (long)a);
 	uint64_t t2 = ktime_mono();
 	for (int i = 0; i < n; i++)
-		assert_int_equal(platform->mmap(g.ut, a, 0x2000, PROT_READ,
-						MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-				 (long)a);
+		assert_int_equal(
+		    platform->mmap(g.ut, a, 0x2000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+		    (long)a);
 	uint64_t t3 = ktime_mono();
 	release(&g);
 	close(fd);
 	printf("   file mmap: lent %.1f us, kept %.1f us; anonymous mmap %.1f us\n",
-	       (t1 - t0) / 1e3 / n - (t3 - t2) / 1e3 / n, (t2 - t1) / 1e3 / n,
-	       (t3 - t2) / 1e3 / n);
+	       (t1 - t0) / 1e3 / n - (t3 - t2) / 1e3 / n, (t2 - t1) / 1e3 / n, (t3 - t2) / 1e3 / n);
 }
 
 /* The host's view of a guest process: no fds, no_new_privs, seccomp filter, own session
@@ -860,7 +885,8 @@ static void test_confinement(void **state)
 		a[n1] = b[n2] = 0;
 		assert_string_not_equal(a, b);
 		printf("   guest address spaces run in their own namespaces (%s)\n",
-		       ns_flags & CLONE_NEWUSER ? "user, mount, net, ipc, uts" : "mount, net, ipc, uts");
+		       ns_flags & CLONE_NEWUSER ? "user, mount, net, ipc, uts"
+						: "mount, net, ipc, uts");
 	} else {
 		printf("   the host allows no namespaces: guest address spaces share the host's\n");
 	}
@@ -1006,13 +1032,13 @@ static int result;
 static void tests_main(void *arg)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_getppid),	   cmocka_unit_test(test_registers),
-		cmocka_unit_test(test_fpregs),	   cmocka_unit_test(test_faults),
-		cmocka_unit_test(test_interrupt),  cmocka_unit_test(test_fork),
-		cmocka_unit_test(test_thread),	   cmocka_unit_test(test_concurrent_clones),	   cmocka_unit_test(test_memory_ops),
-		cmocka_unit_test(test_file_mmap),
-		cmocka_unit_test(test_confinement), cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_costs),
+	    cmocka_unit_test(test_getppid),	cmocka_unit_test(test_registers),
+	    cmocka_unit_test(test_fpregs),	cmocka_unit_test(test_faults),
+	    cmocka_unit_test(test_interrupt),	cmocka_unit_test(test_fork),
+	    cmocka_unit_test(test_thread),	cmocka_unit_test(test_concurrent_clones),
+	    cmocka_unit_test(test_memory_ops),	cmocka_unit_test(test_file_mmap),
+	    cmocka_unit_test(test_confinement), cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_costs),
 	};
 	if (getenv("SKAS_TEST"))
 		cmocka_set_test_filter(getenv("SKAS_TEST"));

@@ -342,11 +342,13 @@ static void test_umount_busy(void **state)
 static void test_devtmpfs(void **state)
 {
 	static struct chrdev devs[] = {
-		{1, 3, "null", NULL, {0}}, {5, 1, "console", NULL, {0}},
-		{136, ~0u, "pts", NULL, {0}}, {13, 63, "input/mice", NULL, {0}},
+	    {1, 3, "null", NULL, {0}},
+	    {5, 1, "console", NULL, {0}},
+	    {136, ~0u, "pts", NULL, {0}},
+	    {13, 63, "input/mice", NULL, {0}},
 	};
-	static struct blkdev ubda = {.name = "ubda", .major = 98, .minor = 0,
-				     .ops = &fake_noio_blk_ops};
+	static struct blkdev ubda = {
+	    .name = "ubda", .major = 98, .minor = 0, .ops = &fake_noio_blk_ops};
 	for (size_t k = 0; k < ARRAY_SIZE(devs); k++)
 		list_add_tail(&devs[k].link, &chrdev_list);
 	assert_int_equal(blk_register(&ubda), 0);
@@ -395,11 +397,11 @@ int main(void)
 {
 	tmpfs_register();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_lookup),	 cmocka_unit_test(test_mkdir_rmdir),
-		cmocka_unit_test(test_unlink_evicts),	 cmocka_unit_test(test_rename_replace),
-		cmocka_unit_test(test_rename_flags),	 cmocka_unit_test(test_links),
-		cmocka_unit_test(test_readdir_resume),	 cmocka_unit_test(test_size_limit),
-		cmocka_unit_test(test_umount_busy), cmocka_unit_test(test_devtmpfs),
+	    cmocka_unit_test(test_create_lookup),  cmocka_unit_test(test_mkdir_rmdir),
+	    cmocka_unit_test(test_unlink_evicts),  cmocka_unit_test(test_rename_replace),
+	    cmocka_unit_test(test_rename_flags),   cmocka_unit_test(test_links),
+	    cmocka_unit_test(test_readdir_resume), cmocka_unit_test(test_size_limit),
+	    cmocka_unit_test(test_umount_busy),	   cmocka_unit_test(test_devtmpfs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,7 +92,8 @@ static void test_canon_erase(void **state)
 {
 	char buf[64];
 
-	feed("abx\x7f" "c\n");
+	feed("abx\x7f"
+	     "c\n");
 	expect_out("abx\b \bc\r\n");
 	assert_int_equal(rd(buf, sizeof(buf)), 4);
 	assert_string_equal(buf, "abc\n");
@@ -112,7 +113,8 @@ static void test_canon_kill_werase(void **state)
 	assert_int_equal(rd(buf, sizeof(buf)), 5);
 	assert_string_equal(buf, "good\n");
 
-	feed("foo bar\x17" "baz\n");
+	feed("foo bar\x17"
+	     "baz\n");
 	assert_int_equal(rd(buf, sizeof(buf)), 8);
 	assert_string_equal(buf, "foo baz\n");
 
@@ -516,20 +518,20 @@ static void test_flow_control(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_canon_erase, setup),
-		cmocka_unit_test_setup(test_canon_kill_werase, setup),
-		cmocka_unit_test_setup(test_echoctl_and_tabs, setup),
-		cmocka_unit_test_setup(test_isig, setup),
-		cmocka_unit_test_setup(test_input_translation, setup),
-		cmocka_unit_test_setup(test_output, setup),
-		cmocka_unit_test_setup(test_vmin_vtime, setup),
-		cmocka_unit_test_setup(test_termios_roundtrip, setup),
-		cmocka_unit_test_setup(test_eof, setup),
-		cmocka_unit_test_setup(test_job_control, setup),
-		cmocka_unit_test_setup(test_ctty, setup),
-		cmocka_unit_test_setup(test_misc_ioctls, setup),
-		cmocka_unit_test_setup(test_poll_canon, setup),
-		cmocka_unit_test_setup(test_flow_control, setup),
+	    cmocka_unit_test_setup(test_canon_erase, setup),
+	    cmocka_unit_test_setup(test_canon_kill_werase, setup),
+	    cmocka_unit_test_setup(test_echoctl_and_tabs, setup),
+	    cmocka_unit_test_setup(test_isig, setup),
+	    cmocka_unit_test_setup(test_input_translation, setup),
+	    cmocka_unit_test_setup(test_output, setup),
+	    cmocka_unit_test_setup(test_vmin_vtime, setup),
+	    cmocka_unit_test_setup(test_termios_roundtrip, setup),
+	    cmocka_unit_test_setup(test_eof, setup),
+	    cmocka_unit_test_setup(test_job_control, setup),
+	    cmocka_unit_test_setup(test_ctty, setup),
+	    cmocka_unit_test_setup(test_misc_ioctls, setup),
+	    cmocka_unit_test_setup(test_poll_canon, setup),
+	    cmocka_unit_test_setup(test_flow_control, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

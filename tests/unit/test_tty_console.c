@@ -139,9 +139,9 @@ static void test_bad_fd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_setup_options),
-		cmocka_unit_test(test_bad_fd),
-		cmocka_unit_test(test_session),
+	    cmocka_unit_test(test_setup_options),
+	    cmocka_unit_test(test_bad_fd),
+	    cmocka_unit_test(test_session),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,7 +159,8 @@ static void test_pty(void **state)
 	assert_int_equal(ioc(&m, TIOCGPTN, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(i->ino, 2); /* ptmx */
-	list_for_each(it, &sb->inodes) {
+	list_for_each(it, &sb->inodes)
+	{
 		struct inode *pi = list_entry(it, struct inode, sb_link);
 
 		if (pi->rdev == makedev(136, 0))
@@ -167,7 +168,8 @@ static void test_pty(void **state)
 	}
 	m.fop->release(&m);
 
-	list_for_each_safe(it, nx, &sb->inodes) {
+	list_for_each_safe(it, nx, &sb->inodes)
+	{
 		struct inode *pi = list_entry(it, struct inode, sb_link);
 
 		if (pi != sb->root)
@@ -179,7 +181,7 @@ static void test_pty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pty),
+	    cmocka_unit_test(test_pty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

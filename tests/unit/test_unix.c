@@ -18,7 +18,6 @@
 #include <sys/ioctl.h>
 #include <sys/un.h>
 
-
 static struct process proc;
 static struct task task;
 
@@ -314,7 +313,7 @@ static void test_bind_connect_accept_path(void **state)
 	struct stat st;
 	assert_int_equal(SC(stat, U("/srv.sock"), U(&st)), 0);
 	assert_true(S_ISSOCK(st.st_mode));
-	assert_int_equal(st.st_mode & 07777, 0755); /* 0777 less the umask */
+	assert_int_equal(st.st_mode & 07777, 0755);		 /* 0777 less the umask */
 	assert_int_equal(SC(bind, srv, U(&sun), alen), -EINVAL); /* bound already */
 	len = sizeof(got);
 	assert_int_equal(SC(getsockname, srv, U(&got), U(&len)), 0);
@@ -521,7 +520,9 @@ static void test_scm_rights(void **state)
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {"F", 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
 			    .msg_controllen = CMSG_SPACE(2 * sizeof(int))};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
@@ -548,7 +549,9 @@ static void test_scm_rights(void **state)
 		struct cmsghdr align;
 	} rctl;
 	struct iovec riov = {data, sizeof(data)};
-	struct msghdr rm = {.msg_iov = &riov, .msg_iovlen = 1, .msg_control = rctl.buf,
+	struct msghdr rm = {.msg_iov = &riov,
+			    .msg_iovlen = 1,
+			    .msg_control = rctl.buf,
 			    .msg_controllen = sizeof(rctl.buf)};
 	assert_int_equal(SC(recvmsg, sv[1], U(&rm), MSG_CMSG_CLOEXEC), 1);
 	assert_int_equal(data[0], 'F');
@@ -628,7 +631,9 @@ static void test_scm_credentials(void **state)
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {data, sizeof(data)};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = ctl.buf,
 			   .msg_controllen = sizeof(ctl.buf)};
 	assert_int_equal(SC(recvmsg, sv[1], U(&m), 0), 1);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
@@ -641,8 +646,10 @@ static void test_scm_credentials(void **state)
 	assert_int_equal(cr.gid, 100);
 
 	/* a process may only send credentials it has */
-	struct msghdr s = {.msg_iov = &(struct iovec){"d", 1}, .msg_iovlen = 1,
-			   .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+	struct msghdr s = {.msg_iov = &(struct iovec){"d", 1},
+			   .msg_iovlen = 1,
+			   .msg_control = ctl.buf,
+			   .msg_controllen = sizeof(ctl.buf)};
 	c = CMSG_FIRSTHDR(&s);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_CREDENTIALS;
@@ -798,18 +805,18 @@ static void test_mmsg_and_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FIXTURE_TEST(test_socket_errors_and_fstat),
-		FIXTURE_TEST(test_stream_pair),
-		FIXTURE_TEST(test_stream_shutdown_and_close),
-		FIXTURE_TEST(test_stream_send_buffer),
-		FIXTURE_TEST(test_dgram_and_seqpacket_pairs),
-		FIXTURE_TEST(test_bind_connect_accept_path),
-		FIXTURE_TEST(test_abstract_and_autobind),
-		FIXTURE_TEST(test_dgram_addresses),
-		FIXTURE_TEST(test_scm_rights),
-		FIXTURE_TEST(test_scm_credentials),
-		FIXTURE_TEST(test_options),
-		FIXTURE_TEST(test_mmsg_and_vectors),
+	    FIXTURE_TEST(test_socket_errors_and_fstat),
+	    FIXTURE_TEST(test_stream_pair),
+	    FIXTURE_TEST(test_stream_shutdown_and_close),
+	    FIXTURE_TEST(test_stream_send_buffer),
+	    FIXTURE_TEST(test_dgram_and_seqpacket_pairs),
+	    FIXTURE_TEST(test_bind_connect_accept_path),
+	    FIXTURE_TEST(test_abstract_and_autobind),
+	    FIXTURE_TEST(test_dgram_addresses),
+	    FIXTURE_TEST(test_scm_rights),
+	    FIXTURE_TEST(test_scm_credentials),
+	    FIXTURE_TEST(test_options),
+	    FIXTURE_TEST(test_mmsg_and_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,6 @@
 #include <sys/mount.h>
 #include <sys/uio.h>
 
-
 static struct process proc;
 static struct task task;
 
@@ -390,9 +389,8 @@ static void test_unlink_rename_dcache(void **state)
 	assert_int_equal(SC(renameat2, (uint64_t)AT_FDCWD, U("/b"), (uint64_t)AT_FDCWD, U("/d"),
 			    RENAME_NOREPLACE),
 			 -EEXIST);
-	assert_int_equal(SC(renameat2, (uint64_t)AT_FDCWD, U("/d"), (uint64_t)AT_FDCWD,
-			    U("/d/x"), 0),
-			 -EINVAL);
+	assert_int_equal(
+	    SC(renameat2, (uint64_t)AT_FDCWD, U("/d"), (uint64_t)AT_FDCWD, U("/d/x"), 0), -EINVAL);
 	assert_int_equal(SC(rename, U("/d"), U("/e")), 0);
 	assert_true(S_ISDIR(inode_of("/e")->mode));
 	assert_int_equal(SC(rename, U("/b"), U("/b")), 0);
@@ -765,20 +763,20 @@ static void test_read_write_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FIXTURE_TEST(test_walk_symlinks_and_dotdot),
-		FIXTURE_TEST(test_walk_loops_and_limits),
-		FIXTURE_TEST(test_mounts),
-		FIXTURE_TEST(test_readonly_and_remount),
-		FIXTURE_TEST(test_chroot),
-		FIXTURE_TEST(test_create_and_open_flags),
-		FIXTURE_TEST(test_unlink_rename_dcache),
-		FIXTURE_TEST(test_stat_and_attrs),
-		FIXTURE_TEST(test_getdents),
-		FIXTURE_TEST(test_fdtable),
-		FIXTURE_TEST(test_pipe),
-		FIXTURE_TEST(test_magic_links),
-		FIXTURE_TEST(test_select_and_epoll),
-		FIXTURE_TEST(test_read_write_vectors),
+	    FIXTURE_TEST(test_walk_symlinks_and_dotdot),
+	    FIXTURE_TEST(test_walk_loops_and_limits),
+	    FIXTURE_TEST(test_mounts),
+	    FIXTURE_TEST(test_readonly_and_remount),
+	    FIXTURE_TEST(test_chroot),
+	    FIXTURE_TEST(test_create_and_open_flags),
+	    FIXTURE_TEST(test_unlink_rename_dcache),
+	    FIXTURE_TEST(test_stat_and_attrs),
+	    FIXTURE_TEST(test_getdents),
+	    FIXTURE_TEST(test_fdtable),
+	    FIXTURE_TEST(test_pipe),
+	    FIXTURE_TEST(test_magic_links),
+	    FIXTURE_TEST(test_select_and_epoll),
+	    FIXTURE_TEST(test_read_write_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,6 @@
 #include <sys/mount.h>
 #include <sys/xattr.h>
 
-
 /* The handlers of fs/xattr.c (listed in syscall.c). */
 SYSCALL(getxattr);
 SYSCALL(lgetxattr);
@@ -226,7 +225,8 @@ static void test_get_set_list_remove(void **state)
 	i->ctime = (struct timespec){1, 0};
 	assert_int_equal(SC(setxattr, U("/f"), U("user.color"), U("blue"), 4, XATTR_CREATE), 0);
 	assert_true(i->ctime.tv_sec > 1); /* the change is a change of the inode */
-	assert_int_equal(SC(setxattr, U("/f"), U("user.color"), U("red"), 3, XATTR_CREATE), -EEXIST);
+	assert_int_equal(SC(setxattr, U("/f"), U("user.color"), U("red"), 3, XATTR_CREATE),
+			 -EEXIST);
 	assert_int_equal(SC(setxattr, U("/f"), U("user.size"), U("9"), 1, XATTR_REPLACE), -ENODATA);
 	assert_int_equal(SC(setxattr, U("/f"), U("user.empty"), 0, 0, 0), 0);
 	assert_int_equal(SC(getxattr, U("/f"), U("user.empty"), U(buf), sizeof(buf)), 0);
@@ -287,7 +287,8 @@ static void test_permissions(void **state)
 	assert_int_equal(SC(getxattr, U("/mine"), U("security.s"), U(buf), sizeof(buf)), 1);
 	assert_int_equal(SC(setxattr, U("/mine"), U("security.s"), U("2"), 1, 0), -EPERM);
 	/* ACLs: only the owner sets them */
-	assert_int_equal(SC(setxattr, U("/mine"), U("system.posix_acl_access"), U("x"), 1, 0), -EPERM);
+	assert_int_equal(SC(setxattr, U("/mine"), U("system.posix_acl_access"), U("x"), 1, 0),
+			 -EPERM);
 	/* user.* in a sticky directory: only its owner */
 	assert_int_equal(SC(setxattr, U("/tmp"), U("user.u"), U("1"), 1, 0), -EPERM);
 	become(0);
@@ -306,9 +307,9 @@ static void test_permissions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FIXTURE_TEST(test_without_support),
-		FIXTURE_TEST(test_get_set_list_remove),
-		FIXTURE_TEST(test_permissions),
+	    FIXTURE_TEST(test_without_support),
+	    FIXTURE_TEST(test_get_set_list_remove),
+	    FIXTURE_TEST(test_permissions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

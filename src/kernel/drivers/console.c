@@ -68,8 +68,9 @@ static int parse_chan(const char *key, const char *val, struct chan *c)
 		fprintf(stderr, "vmlinux: %s=%s: not supported yet (use fd:N, fd:N,fd:M or null)\n",
 			key, val);
 	else if (r)
-		fprintf(stderr, "vmlinux: %s=%s: bad console channel (use fd:N, fd:N,fd:M or null)\n",
-			key, val);
+		fprintf(stderr,
+			"vmlinux: %s=%s: bad console channel (use fd:N, fd:N,fd:M or null)\n", key,
+			val);
 	c->set = !r;
 	return r ? -1 : 0;
 }
@@ -216,9 +217,9 @@ static int con_open(struct tty *t, struct file *f)
 }
 
 static const struct tty_ops con_ops = {
-	.write = con_write,
-	.unthrottle = con_unthrottle,
-	.open = con_open,
+    .write = con_write,
+    .unthrottle = con_unthrottle,
+    .open = con_open,
 };
 
 static bool fd_ok(int fd)
@@ -231,8 +232,9 @@ static bool fd_ok(int fd)
 
 int console_init(void)
 {
-	struct chan c = chan_con0.set ? chan_con0 : chan_default.set ? chan_default
-								: (struct chan){true, 0, 1};
+	struct chan c = chan_con0.set	   ? chan_con0
+			: chan_default.set ? chan_default
+					   : (struct chan){true, 0, 1};
 	struct winsize ws = {.ws_row = 24, .ws_col = 80};
 	struct termios raw;
 
@@ -252,7 +254,8 @@ int console_init(void)
 		sigset_t set;
 		struct winsize host;
 
-		if (!ioctl(in_tty ? in_fd : out_fd, TIOCGWINSZ, &host) && host.ws_row && host.ws_col)
+		if (!ioctl(in_tty ? in_fd : out_fd, TIOCGWINSZ, &host) && host.ws_row &&
+		    host.ws_col)
 			ws = host;
 		/* Blocked here, before other threads exist, so that every thread inherits the
 		 * mask and the signal waits in the signalfd. */

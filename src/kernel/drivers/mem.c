@@ -71,38 +71,38 @@ static ssize_t read_kmsg(struct file *f, void *buf, size_t n, loff_t *pos)
 }
 
 static const struct file_ops null_fops = {
-	.read = read_null,
-	.write = write_null,
-	.poll = poll_ready,
-	.llseek = llseek_zero,
+    .read = read_null,
+    .write = write_null,
+    .poll = poll_ready,
+    .llseek = llseek_zero,
 };
 
 static const struct file_ops zero_fops = {
-	.read = read_zero,
-	.write = write_null,
-	.poll = poll_ready,
-	.llseek = llseek_zero,
+    .read = read_zero,
+    .write = write_null,
+    .poll = poll_ready,
+    .llseek = llseek_zero,
 };
 
 static const struct file_ops full_fops = {
-	.read = read_zero,
-	.write = write_full,
-	.poll = poll_ready,
-	.llseek = llseek_zero,
+    .read = read_zero,
+    .write = write_full,
+    .poll = poll_ready,
+    .llseek = llseek_zero,
 };
 
 static const struct file_ops random_fops = {
-	.read = read_random,
-	.write = write_null, /* entropy offered by the guest is not needed */
-	.poll = poll_ready,
-	.llseek = llseek_zero,
+    .read = read_random,
+    .write = write_null, /* entropy offered by the guest is not needed */
+    .poll = poll_ready,
+    .llseek = llseek_zero,
 };
 
 static const struct file_ops kmsg_fops = {
-	.read = read_kmsg,
-	.write = write_kmsg,
-	.poll = poll_ready,
-	.llseek = llseek_zero,
+    .read = read_kmsg,
+    .write = write_kmsg,
+    .poll = poll_ready,
+    .llseek = llseek_zero,
 };
 
 void mem_devices_register(void)

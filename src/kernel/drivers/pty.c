@@ -12,7 +12,7 @@
 struct pty {
 	struct tty tty; /* the slave */
 	unsigned idx;
-	bool locked;	   /* until unlockpt() (TIOCSPTLCK 0) */
+	bool locked; /* until unlockpt() (TIOCSPTLCK 0) */
 	bool master_open;
 	bool other_closed; /* every slave file was closed: master reads -EIO */
 	int slave_opens;
@@ -108,13 +108,13 @@ static size_t slave_chars_in_buffer(struct tty *t)
 }
 
 static const struct tty_ops slave_ops = {
-	.write = slave_write,
-	.write_room = slave_write_room,
-	.unthrottle = slave_unthrottle,
-	.open = slave_open,
-	.close = slave_close,
-	.flush_output = slave_flush_output,
-	.chars_in_buffer = slave_chars_in_buffer,
+    .write = slave_write,
+    .write_room = slave_write_room,
+    .unthrottle = slave_unthrottle,
+    .open = slave_open,
+    .close = slave_close,
+    .flush_output = slave_flush_output,
+    .chars_in_buffer = slave_chars_in_buffer,
 };
 
 /* --- the master file --------------------------------------------------------------- */
@@ -283,13 +283,13 @@ static loff_t ptm_llseek(struct file *f, loff_t off, int whence)
 }
 
 static const struct file_ops ptmx_fops = {
-	.open = ptmx_open,
-	.read = ptm_read,
-	.write = ptm_write,
-	.ioctl = ptm_ioctl,
-	.poll = ptm_poll,
-	.llseek = ptm_llseek,
-	.release = ptm_release,
+    .open = ptmx_open,
+    .read = ptm_read,
+    .write = ptm_write,
+    .ioctl = ptm_ioctl,
+    .poll = ptm_poll,
+    .llseek = ptm_llseek,
+    .release = ptm_release,
 };
 
 void pty_init(void)

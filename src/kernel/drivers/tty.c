@@ -59,10 +59,9 @@ static bool is_cont(const struct tty *t, uint8_t c)
 void tty_init(struct tty *t, const struct tty_ops *ops, const char *name, dev_t dev)
 {
 	static const uint8_t cc[KNCCS] = {
-		[VINTR] = 003,	  [VQUIT] = 034,    [VERASE] = 0177,   [VKILL] = 025,
-		[VEOF] = 004,	  [VMIN] = 1,	    [VSTART] = 021,    [VSTOP] = 023,
-		[VSUSP] = 032,	  [VREPRINT] = 022, [VDISCARD] = 017, [VWERASE] = 027,
-		[VLNEXT] = 026,
+	    [VINTR] = 003,    [VQUIT] = 034,   [VERASE] = 0177, [VKILL] = 025, [VEOF] = 004,
+	    [VMIN] = 1,	      [VSTART] = 021,  [VSTOP] = 023,	[VSUSP] = 032, [VREPRINT] = 022,
+	    [VDISCARD] = 017, [VWERASE] = 027, [VLNEXT] = 026,
 	};
 
 	memset(t, 0, sizeof(*t));
@@ -103,7 +102,8 @@ static struct tty *tty_lookup(dev_t dev)
 	/* tty0 (the current virtual terminal) and tty1 are the console here. */
 	if (major(dev) == 4 && minor(dev) <= 1)
 		dev = makedev(5, 1);
-	list_for_each(it, &ttys) {
+	list_for_each(it, &ttys)
+	{
 		struct tty *t = list_entry(it, struct tty, link);
 		if (t->dev == dev)
 			return t;
@@ -323,8 +323,8 @@ static void eraser(struct tty *t, int kind, uint8_t key)
 		if (is_cont(t, c))
 			break;
 		if (kind == WERASE) {
-			bool alnum = (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-				     c == '_';
+			bool alnum = (c >= '0' && c <= '9') ||
+				     ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
 
 			if (alnum)
 				alnums++;
@@ -388,10 +388,10 @@ static void receive_char(struct tty *t, uint8_t c)
 			start_output(t);
 	}
 	if (LFL(t, ISIG)) {
-		int sig = is_cc(t, c, VINTR) ? SIGINT
-			: is_cc(t, c, VQUIT) ? SIGQUIT
-			: is_cc(t, c, VSUSP) ? SIGTSTP
-					      : 0;
+		int sig = is_cc(t, c, VINTR)   ? SIGINT
+			  : is_cc(t, c, VQUIT) ? SIGQUIT
+			  : is_cc(t, c, VSUSP) ? SIGTSTP
+					       : 0;
 
 		if (sig) {
 			isig(t, sig, c);
@@ -1027,13 +1027,13 @@ static void tty_fop_release(struct file *f)
 }
 
 const struct file_ops tty_fops = {
-	.open = tty_fop_open,
-	.read = tty_fop_read,
-	.write = tty_fop_write,
-	.ioctl = tty_fop_ioctl,
-	.poll = tty_fop_poll,
-	.llseek = tty_fop_llseek,
-	.release = tty_fop_release,
+    .open = tty_fop_open,
+    .read = tty_fop_read,
+    .write = tty_fop_write,
+    .ioctl = tty_fop_ioctl,
+    .poll = tty_fop_poll,
+    .llseek = tty_fop_llseek,
+    .release = tty_fop_release,
 };
 
 void tty_devices_init(void)

@@ -53,10 +53,10 @@ struct tty {
 	struct winsize ws;
 	pid_t session, pgrp; /* controlling tty of session; its foreground group */
 	int opens;
-	bool hungup;    /* reads return 0, writes -EIO */
-	bool input_eof; /* the device's input ended: reads return 0 once drained */
-	bool stopped;   /* output stopped by ^S / TCOOFF */
-	bool lnext;     /* the next input byte is literal (^V) */
+	bool hungup;		       /* reads return 0, writes -EIO */
+	bool input_eof;		       /* the device's input ended: reads return 0 once drained */
+	bool stopped;		       /* output stopped by ^S / TCOOFF */
+	bool lnext;		       /* the next input byte is literal (^V) */
 	unsigned column, canon_column; /* output column; where the edited line began */
 	/* Input ring, monotonic indices: read_tail <= canon_head <= read_head. In canonical
 	 * mode [canon_head, read_head) is the line being edited. */
@@ -78,7 +78,7 @@ void tty_remove(struct tty *t);
 /* Device side (kernel-thread context). */
 void tty_receive(struct tty *t, const char *buf, size_t n);
 size_t tty_receive_room(const struct tty *t); /* bytes tty_receive() takes whole */
-void tty_set_eof(struct tty *t);             /* the device's input ended */
+void tty_set_eof(struct tty *t);	      /* the device's input ended */
 /* The device went away: SIGHUP/SIGCONT to the session leader, reads 0, writes -EIO. */
 void tty_hangup(struct tty *t);
 /* New window size; SIGWINCH to the foreground group if it changed. */

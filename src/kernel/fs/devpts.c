@@ -44,8 +44,8 @@ static void parse_opts(struct devpts_opts *o, const char *data)
 
 /* The node numbered ino, referenced, with these attributes; a new one unless only a
  * live one is wanted. */
-static struct inode *node(struct super_block *sb, uint64_t ino, mode_t mode, dev_t rdev,
-			  uid_t uid, gid_t gid, struct timespec ts, bool create)
+static struct inode *node(struct super_block *sb, uint64_t ino, mode_t mode, dev_t rdev, uid_t uid,
+			  gid_t gid, struct timespec ts, bool create)
 {
 	struct inode *i = iget(sb, ino);
 
@@ -69,8 +69,8 @@ static struct inode *pty_node(struct super_block *sb, unsigned idx, const struct
 {
 	struct devpts_opts *o = sb->priv;
 
-	return node(sb, INO_PTY0 + idx, S_IFCHR | o->mode, makedev(PTY_SLAVE_MAJOR, idx),
-		    info->uid, o->setgid ? o->gid : info->gid, info->ctime, create);
+	return node(sb, INO_PTY0 + idx, S_IFCHR | o->mode, makedev(PTY_SLAVE_MAJOR, idx), info->uid,
+		    o->setgid ? o->gid : info->gid, info->ctime, create);
 }
 
 /* The VFS keeps names it has looked up: a number reused by a new pty must not show the
@@ -82,7 +82,7 @@ void devpts_refresh(unsigned idx)
 	if (!pty_info(idx, &info))
 		return;
 	list_for_each(it, &mounted)
-		iput(pty_node(list_entry(it, struct devpts_opts, link)->sb, idx, &info, false));
+	    iput(pty_node(list_entry(it, struct devpts_opts, link)->sb, idx, &info, false));
 }
 
 static int devpts_lookup(struct inode *dir, const char *name, struct inode **out)
@@ -164,8 +164,8 @@ static void devpts_put_super(struct super_block *sb)
 static const struct inode_ops devpts_dir_iops = {.lookup = devpts_lookup};
 static const struct file_ops devpts_dir_fops = {.readdir = devpts_readdir};
 static const struct super_ops devpts_sops = {
-	.statfs = devpts_statfs,
-	.put_super = devpts_put_super,
+    .statfs = devpts_statfs,
+    .put_super = devpts_put_super,
 };
 
 static int devpts_mount(const struct fs_type *type, const char *source, unsigned long flags,

@@ -12,8 +12,8 @@ static const struct {
 	const char *name;
 	mode_t mode;
 } public_devs[] = {
-	{"null", 0666}, {"zero", 0666}, {"full", 0666}, {"random", 0666}, {"urandom", 0666},
-	{"tty", 0666},  {"ptmx", 0666}, {"kmsg", 0644},
+    {"null", 0666},    {"zero", 0666}, {"full", 0666}, {"random", 0666},
+    {"urandom", 0666}, {"tty", 0666},  {"ptmx", 0666}, {"kmsg", 0644},
 };
 
 static mode_t dev_mode(const char *name)
@@ -40,7 +40,7 @@ static void dev_add(struct inode *root, const char *path, mode_t mode, dev_t rde
 		dir = i;
 		name = slash + 1;
 	}
-	int err = S_ISDIR(mode)   ? dir->iop->mkdir(dir, name, mode, &i)
+	int err = S_ISDIR(mode)	  ? dir->iop->mkdir(dir, name, mode, &i)
 		  : S_ISLNK(mode) ? dir->iop->symlink(dir, name, target, &i)
 				  : dir->iop->create(dir, name, mode, rdev, &i);
 	if (!err)
@@ -52,7 +52,8 @@ out:
 
 static void devtmpfs_populate(struct inode *root)
 {
-	list_for_each(it, &chrdev_list) {
+	list_for_each(it, &chrdev_list)
+	{
 		struct chrdev *c = list_entry(it, struct chrdev, link);
 		if (c->minor == CHRDEV_ANY_MINOR) /* a family (pty slaves): no one node */
 			continue;
@@ -101,8 +102,8 @@ static int devtmpfs_mount(const struct fs_type *type, const char *source, unsign
 }
 
 static struct fs_type devtmpfs_type = {
-	.name = "devtmpfs",
-	.mount = devtmpfs_mount,
+    .name = "devtmpfs",
+    .mount = devtmpfs_mount,
 };
 
 void devtmpfs_register(void)

@@ -31,9 +31,11 @@ static void ep_remove(struct epitem *it)
 
 void eventpoll_release(struct file *f)
 {
-	list_for_each(e, &all_eps) {
+	list_for_each(e, &all_eps)
+	{
 		struct eventpoll *ep = list_entry(e, struct eventpoll, all_link);
-		list_for_each_safe(i, nx, &ep->items) {
+		list_for_each_safe(i, nx, &ep->items)
+		{
 			struct epitem *it = list_entry(i, struct epitem, link);
 			if (it->file == f)
 				ep_remove(it);
@@ -43,7 +45,8 @@ void eventpoll_release(struct file *f)
 
 static struct epitem *ep_find(struct eventpoll *ep, int fd, struct file *f)
 {
-	list_for_each(i, &ep->items) {
+	list_for_each(i, &ep->items)
+	{
 		struct epitem *it = list_entry(i, struct epitem, link);
 		if (it->fd == fd && it->file == f)
 			return it;
@@ -53,19 +56,20 @@ static struct epitem *ep_find(struct eventpoll *ep, int fd, struct file *f)
 
 /* Collect up to max ready events (pt: register queues); ready items rotate to the
  * tail so that a small max does not starve the others. */
-static int ep_scan(struct eventpoll *ep, struct epoll_event *out, int max,
-		   struct poll_table *pt)
+static int ep_scan(struct eventpoll *ep, struct epoll_event *out, int max, struct poll_table *pt)
 {
 	int n = 0;
 	struct list *end = ep->items.prev;
-	list_for_each_safe(i, nx, &ep->items) {
+	list_for_each_safe(i, nx, &ep->items)
+	{
 		struct epitem *it = list_entry(i, struct epitem, link);
 		bool last = i == end;
 		if (!it->disabled) {
 			uint32_t mask = vfs_poll(it->file, pt) & it->events;
 			if (mask && n < max) {
 				if (out)
-					out[n] = (struct epoll_event){.events = mask, .data.u64 = it->data};
+					out[n] = (struct epoll_event){.events = mask,
+								      .data.u64 = it->data};
 				n++;
 				if (it->events & EPOLLONESHOT)
 					it->disabled = true;
@@ -87,15 +91,14 @@ static unsigned ep_poll(struct file *f, struct poll_table *pt)
 static void ep_release(struct file *f)
 {
 	struct eventpoll *ep = f->priv;
-	list_for_each_safe(i, nx, &ep->items)
-		ep_remove(list_entry(i, struct epitem, link));
+	list_for_each_safe(i, nx, &ep->items) ep_remove(list_entry(i, struct epitem, link));
 	list_del(&ep->all_link);
 	free(ep);
 }
 
 static const struct file_ops epoll_fops = {
-	.poll = ep_poll,
-	.release = ep_release,
+    .poll = ep_poll,
+    .release = ep_release,
 };
 
 SYSCALL(epoll_create1)
@@ -311,10 +314,10 @@ static void efd_release(struct file *f)
 }
 
 static const struct file_ops eventfd_fops = {
-	.read = efd_read,
-	.write = efd_write,
-	.poll = efd_poll,
-	.release = efd_release,
+    .read = efd_read,
+    .write = efd_write,
+    .poll = efd_poll,
+    .release = efd_release,
 };
 
 SYSCALL(eventfd2)

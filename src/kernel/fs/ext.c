@@ -519,7 +519,7 @@ struct ext_new {
 	int (*check)(ext2_filsys fs, struct inode *dir, const struct ext_new *n);
 	errcode_t (*make)(ext2_filsys fs, struct inode *dir, const char *name, ext2_ino_t ino,
 			  mode_t mode, uid_t uid, gid_t gid, const struct ext_new *n);
-	dev_t rdev;         /* create */
+	dev_t rdev;	    /* create */
 	const char *target; /* symlink */
 };
 
@@ -1589,65 +1589,65 @@ int ext_sb_errno(struct super_block *sb, errcode_t e, ext2_ino_t ino)
 }
 
 #define EXT_XATTR_OPS                                                                              \
-	.getxattr = ext_getxattr, .setxattr = ext_setxattr, .listxattr = ext_listxattr,           \
+	.getxattr = ext_getxattr, .setxattr = ext_setxattr, .listxattr = ext_listxattr,            \
 	.removexattr = ext_removexattr
 
 static const struct inode_ops ext_dir_iops = {
-	.lookup = ext_lookup,
-	.create = ext_create,
-	.mkdir = ext_mkdir,
-	.symlink = ext_symlink,
-	.link = ext_link,
-	.unlink = ext_unlink,
-	.rmdir = ext_rmdir,
-	.rename = ext_rename,
-	.setattr = ext_setattr,
-	EXT_XATTR_OPS,
+    .lookup = ext_lookup,
+    .create = ext_create,
+    .mkdir = ext_mkdir,
+    .symlink = ext_symlink,
+    .link = ext_link,
+    .unlink = ext_unlink,
+    .rmdir = ext_rmdir,
+    .rename = ext_rename,
+    .setattr = ext_setattr,
+    EXT_XATTR_OPS,
 };
 
 static const struct inode_ops ext_file_iops = {
-	.setattr = ext_setattr,
-	.readpage = ext_readpage,
-	.writepage = ext_writepage,
-	EXT_XATTR_OPS,
+    .setattr = ext_setattr,
+    .readpage = ext_readpage,
+    .writepage = ext_writepage,
+    EXT_XATTR_OPS,
 };
 
 static const struct inode_ops ext_link_iops = {
-	.readlink = ext_readlink,
-	.setattr = ext_setattr,
-	EXT_XATTR_OPS,
+    .readlink = ext_readlink,
+    .setattr = ext_setattr,
+    EXT_XATTR_OPS,
 };
 
 static const struct inode_ops ext_special_iops = {
-	.setattr = ext_setattr,
-	EXT_XATTR_OPS,
+    .setattr = ext_setattr,
+    EXT_XATTR_OPS,
 };
 
 static const struct file_ops ext_file_fops = {
-	.read = generic_file_read,
-	.write = ext_file_write,
-	.fsync = generic_file_fsync,
+    .read = generic_file_read,
+    .write = ext_file_write,
+    .fsync = generic_file_fsync,
 };
 
 static const struct file_ops ext_dir_fops = {
-	.readdir = ext_readdir,
-	.fsync = ext_dir_fsync,
-	.ioctl = ext_dir_ioctl,
+    .readdir = ext_readdir,
+    .fsync = ext_dir_fsync,
+    .ioctl = ext_dir_ioctl,
 };
 
 static const struct super_ops ext_sops = {
-	.statfs = ext_statfs,
-	.sync = ext_sync,
-	.write_inode = ext_write_inode,
-	.evict_inode = ext_evict_inode,
-	.put_super = ext_put_super,
-	.remount = ext_remount,
+    .statfs = ext_statfs,
+    .sync = ext_sync,
+    .write_inode = ext_write_inode,
+    .evict_inode = ext_evict_inode,
+    .put_super = ext_put_super,
+    .remount = ext_remount,
 };
 
 static struct fs_type ext_types[] = {
-	{.name = "ext4", .needs_dev = true, .mount = ext_mount},
-	{.name = "ext3", .needs_dev = true, .mount = ext_mount},
-	{.name = "ext2", .needs_dev = true, .mount = ext_mount},
+    {.name = "ext4", .needs_dev = true, .mount = ext_mount},
+    {.name = "ext3", .needs_dev = true, .mount = ext_mount},
+    {.name = "ext2", .needs_dev = true, .mount = ext_mount},
 };
 
 void ext_fs_register(void)

@@ -25,8 +25,7 @@ int ext_sb_errno(struct super_block *sb, errcode_t e, ext2_ino_t ino);
 
 /* Extended attributes (ext_xattr.c). */
 ssize_t ext_getxattr(struct inode *inode, const char *name, void *value, size_t size);
-int ext_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
-		 int flags);
+int ext_setxattr(struct inode *inode, const char *name, const void *value, size_t size, int flags);
 ssize_t ext_listxattr(struct inode *inode, char *list, size_t size);
 int ext_removexattr(struct inode *inode, const char *name);
 

@@ -119,7 +119,8 @@ static errcode_t write_dirty(struct ext_io *io, size_t max)
 		return 0;
 	size_t n = 0, per_run = RUN_BYTES / io->bsize;
 	struct cblk **v = xmalloc(MIN(io->ndirty, max) * sizeof(*v));
-	list_for_each(it, &io->lru) {
+	list_for_each(it, &io->lru)
+	{
 		struct cblk *c = list_entry(it, struct cblk, lru);
 		if (c->dirty && n < max)
 			v[n++] = c;
@@ -374,7 +375,8 @@ static errcode_t eio_discard(io_channel ch, unsigned long long blk, unsigned lon
 		return EXT2_ET_RO_FILSYS;
 	/* The blocks are free now: their cached contents no longer matter. */
 	if (n > io->count) {
-		list_for_each_safe(it, nx, &io->lru) {
+		list_for_each_safe(it, nx, &io->lru)
+		{
 			struct cblk *c = list_entry(it, struct cblk, lru);
 			if (c->blk >= blk && c->blk - blk < n)
 				drop(io, c);
@@ -463,17 +465,17 @@ static errcode_t eio_open(const char *name, int flags, io_channel *out)
 }
 
 struct struct_io_manager ext_io_manager = {
-	.magic = EXT2_ET_MAGIC_IO_MANAGER,
-	.name = "vmlinux block device",
-	.open = eio_open,
-	.close = eio_close,
-	.set_blksize = eio_set_blksize,
-	.read_blk = eio_read_blk,
-	.write_blk = eio_write_blk,
-	.flush = eio_flush,
-	.write_byte = eio_write_byte,
-	.set_option = eio_set_option,
-	.read_blk64 = eio_read_blk64,
-	.write_blk64 = eio_write_blk64,
-	.discard = eio_discard,
+    .magic = EXT2_ET_MAGIC_IO_MANAGER,
+    .name = "vmlinux block device",
+    .open = eio_open,
+    .close = eio_close,
+    .set_blksize = eio_set_blksize,
+    .read_blk = eio_read_blk,
+    .write_blk = eio_write_blk,
+    .flush = eio_flush,
+    .write_byte = eio_write_byte,
+    .set_option = eio_set_option,
+    .read_blk64 = eio_read_blk64,
+    .write_blk64 = eio_write_blk64,
+    .discard = eio_discard,
 };

@@ -20,10 +20,10 @@ static long ext_fitrim(struct file *f, uint64_t arg)
 	ext2_filsys fs = lock_fs(sb);
 	uint64_t bsize = EXT2_BLOCK_SIZE(fs->super);
 	blk64_t first = MAX(r.start / bsize, (uint64_t)fs->super->s_first_data_block);
-	blk64_t end = MIN(r.len / bsize >= ext2fs_blocks_count(fs->super)
-				  ? ext2fs_blocks_count(fs->super)
-				  : first + r.len / bsize,
-			  ext2fs_blocks_count(fs->super));
+	blk64_t end =
+	    MIN(r.len / bsize >= ext2fs_blocks_count(fs->super) ? ext2fs_blocks_count(fs->super)
+								: first + r.len / bsize,
+		ext2fs_blocks_count(fs->super));
 	blk64_t minlen = MAX(r.minlen / bsize, 1);
 	uint64_t trimmed = 0;
 	errcode_t e = 0;

@@ -89,8 +89,7 @@ static int xattrs_open_rw(struct inode *inode, const char *name, struct ext2_xat
 	return 0;
 }
 
-int ext_setxattr(struct inode *inode, const char *name, const void *value, size_t size,
-		 int flags)
+int ext_setxattr(struct inode *inode, const char *name, const void *value, size_t size, int flags)
 {
 	struct ext2_xattr_handle *h;
 	errcode_t e;

@@ -173,7 +173,9 @@ SYSCALL(ioctl)
 		break;
 	default:
 		if (f->inode && S_ISREG(f->inode->mode) && cmd == FIONREAD) {
-			v = f->inode->size > (uint64_t)f->pos ? MIN(f->inode->size - f->pos, (uint64_t)INT32_MAX) : 0;
+			v = f->inode->size > (uint64_t)f->pos
+				? MIN(f->inode->size - f->pos, (uint64_t)INT32_MAX)
+				: 0;
 			r = PUT_USER(v, arg);
 		} else if (f->fop && f->fop->ioctl) {
 			r = f->fop->ioctl(f, cmd, arg);

@@ -132,9 +132,17 @@ struct filemap *filemap_get(struct inode *i)
 	if (!i->size || bytes > filemap_max_bytes / 4 || !make_room(bytes))
 		return NULL;
 	f = xzalloc(sizeof(*f));
-	*f = (struct filemap){.fd = -1, .bytes = bytes, .inode = i, .ino = i->ino, .sb = i->sb,
-			      .size = i->size, .mtime = i->mtime, .ctime = i->ctime,
-			      .refs = 2, .cached = true, .filling = true};
+	*f = (struct filemap){.fd = -1,
+			      .bytes = bytes,
+			      .inode = i,
+			      .ino = i->ino,
+			      .sb = i->sb,
+			      .size = i->size,
+			      .mtime = i->mtime,
+			      .ctime = i->ctime,
+			      .refs = 2,
+			      .cached = true,
+			      .filling = true};
 	struct filemap **b = bucket(i);
 	f->hnext = *b;
 	*b = f;

@@ -6,7 +6,7 @@
 #include "vfs.h"
 
 struct filemap {
-	int fd;         /* sealed memfd: the file's bytes, then zeros to a page boundary */
+	int fd;		/* sealed memfd: the file's bytes, then zeros to a page boundary */
 	uint64_t bytes; /* its size: the file's, rounded up to a page */
 	/* The cache's own. */
 	struct inode *inode; /* key, with ino and sb; dropped before the inode is freed */

@@ -12,8 +12,7 @@ struct fs_struct;
 /* Boot: set up the VFS, then mount the root filesystem (root_mount) and make it the
  * root and cwd of the initial fs_struct. */
 void vfs_init(void);
-int vfs_mount_root(const char *source, const char *fstype, unsigned long flags,
-		   const char *data);
+int vfs_mount_root(const char *source, const char *fstype, unsigned long flags, const char *data);
 /* A fresh fs_struct (refcount 1) at root_mount's root, umask 022. */
 struct fs_struct *fs_struct_init(void);
 struct fs_struct *fs_struct_dup(struct fs_struct *fs);
@@ -65,8 +64,8 @@ int pipe_create(struct file **rd, struct file **wr);
 /* An open file on a fresh anonymous inode (epoll, eventfd, sockets): mode is the inode's
  * type and permission bits (0 for none), name is shown as "anon_inode:[name]" (must be a
  * string constant). */
-struct file *anon_file_new(const char *name, mode_t mode, const struct file_ops *fop,
-			   void *priv, unsigned flags);
+struct file *anon_file_new(const char *name, mode_t mode, const struct file_ops *fop, void *priv,
+			   unsigned flags);
 
 /* Permission checks against current's fsuid/fsgid (root passes read and write always,
  * and exec when some x bit is set or the inode is a directory). mask: MAY_*. */

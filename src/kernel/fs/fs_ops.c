@@ -281,8 +281,9 @@ static long do_remove(int dfd, uaddr_t uname, bool rmdir)
 	struct inode *dir = l.parent.dentry->inode;
 	err = rmdir ? rmdir_refusal(&l) : unlink_refusal(&l);
 	if (!err && !(err = may_delete(&l.parent, l.child))) {
-		int (*op)(struct inode *, const char *) =
-			!dir->iop ? NULL : rmdir ? dir->iop->rmdir : dir->iop->unlink;
+		int (*op)(struct inode *, const char *) = !dir->iop ? NULL
+							  : rmdir   ? dir->iop->rmdir
+								    : dir->iop->unlink;
 		err = op ? op(dir, l.name) : -EPERM;
 	}
 	if (!err)
@@ -371,8 +372,8 @@ static long do_renameat2(int odfd, uaddr_t oname, int ndfd, uaddr_t nname, unsig
 	if (!err && !same) {
 		struct inode *odir = o.parent.dentry->inode;
 		err = odir->iop && odir->iop->rename
-			      ? odir->iop->rename(odir, o.name, n.parent.dentry->inode, n.name, flags)
-			      : -EPERM;
+			  ? odir->iop->rename(odir, o.name, n.parent.dentry->inode, n.name, flags)
+			  : -EPERM;
 	}
 	if (!err && !same) {
 		if (flags & RENAME_EXCHANGE) {

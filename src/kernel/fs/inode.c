@@ -37,7 +37,8 @@ struct inode *iget(struct super_block *sb, uint64_t ino)
 {
 	if (!sb->inodes.next)
 		return NULL;
-	list_for_each(it, &sb->inodes) {
+	list_for_each(it, &sb->inodes)
+	{
 		struct inode *i = list_entry(it, struct inode, sb_link);
 		if (i->ino == ino) {
 			i->refcount++;

@@ -21,8 +21,8 @@
 /* Kernel threads (no process) act as root. */
 uid_t cur_fsuid(void);
 bool cur_in_group(gid_t gid);
-bool cur_is_root(void);     /* fsuid 0: filesystem overrides */
-bool cur_is_admin(void);    /* euid 0: mount, chroot, ... */
+bool cur_is_root(void);	 /* fsuid 0: filesystem overrides */
+bool cur_is_admin(void); /* euid 0: mount, chroot, ... */
 uint64_t cur_rlimit(int res);
 
 /* --- dentry cache (vfs.c) ---------------------------------------------------------- */
@@ -57,17 +57,17 @@ void fs_struct_set_root_all(const struct path *root);
 /* --- path walk (namei.c) ----------------------------------------------------------- */
 #define LOOKUP_FOLLOW 1u    /* follow a trailing symlink */
 #define LOOKUP_DIRECTORY 2u /* the result must be a directory */
-#define LOOKUP_EMPTY 4u     /* "" names the start directory (AT_EMPTY_PATH) */
+#define LOOKUP_EMPTY 4u	    /* "" names the start directory (AT_EMPTY_PATH) */
 
 /* LAST_BIND: a magic link moved the walk onto its object, which is the result. */
 enum { LAST_NORM, LAST_ROOT, LAST_DOT, LAST_DOTDOT, LAST_BIND };
 
 /* The result of walking to the parent of a path's last component. */
 struct lookup_last {
-	struct path parent;   /* referenced */
+	struct path parent; /* referenced */
 	char name[NAME_MAX + 1];
-	int type;             /* LAST_* */
-	bool slash;           /* the name had trailing slashes */
+	int type;	      /* LAST_* */
+	bool slash;	      /* the name had trailing slashes */
 	struct dentry *child; /* LAST_NORM: the entry (referenced), or NULL if absent */
 };
 

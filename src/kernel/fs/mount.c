@@ -5,17 +5,17 @@
 #include <sys/mount.h>
 
 /* Flags kept per mount; the rest belong to the superblock or the call. */
-#define MNT_FLAGS                                                                          \
-	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |       \
-	 MS_RELATIME | MS_STRICTATIME)
+#define MNT_FLAGS                                                                                  \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+	 MS_STRICTATIME)
 #define MS_PROPAGATION (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)
 
 struct kmount {
 	struct mount m;
-	int count;        /* path references: open files, cwds, walks, child mounts */
-	bool attached;    /* in the mount table (not yet unmounted) */
-	bool sb_gone;     /* shut down by vfs_umount_all() */
-	struct list all;  /* every live mount, attached or lazily detached */
+	int count;	 /* path references: open files, cwds, walks, child mounts */
+	bool attached;	 /* in the mount table (not yet unmounted) */
+	bool sb_gone;	 /* shut down by vfs_umount_all() */
+	struct list all; /* every live mount, attached or lazily detached */
 };
 #define KM(mp) container_of(mp, struct kmount, m)
 
@@ -79,9 +79,8 @@ int sb_sync(struct super_block *sb, bool wait)
 
 static bool sb_in_use(const struct super_block *sb)
 {
-	list_for_each(it, &all_mounts)
-		if (list_entry(it, struct kmount, all)->m.sb == sb)
-			return true;
+	list_for_each(it,
+		      &all_mounts) if (list_entry(it, struct kmount, all)->m.sb == sb) return true;
 	return false;
 }
 
@@ -97,7 +96,8 @@ static void sb_shutdown(struct super_block *sb)
 /* The root of the dentry tree of sb, if some mount already has one. */
 static struct dentry *sb_tree_root(struct super_block *sb)
 {
-	list_for_each(it, &all_mounts) {
+	list_for_each(it, &all_mounts)
+	{
 		struct mount *m = &list_entry(it, struct kmount, all)->m;
 		if (m->sb == sb) {
 			struct dentry *d = m->root;
@@ -161,7 +161,8 @@ static void attach(struct mount *m, const struct path *mp)
 static void detach(struct mount *m, bool keep_children)
 {
 	if (!keep_children) {
-		list_for_each_safe(it, nx, &mount_table) {
+		list_for_each_safe(it, nx, &mount_table)
+		{
 			struct mount *c = list_entry(it, struct mount, link);
 			if (c->parent == m && c != m)
 				detach(c, false);
@@ -210,8 +211,8 @@ static int new_sb(const char *source, const char *type, unsigned long flags, con
 	return 0;
 }
 
-static int do_new_mount(const char *source, const char *type, unsigned long flags,
-			const char *data, const struct path *target)
+static int do_new_mount(const char *source, const char *type, unsigned long flags, const char *data,
+			const struct path *target)
 {
 	struct super_block *sb;
 	int err = new_sb(source, type, flags, data, &sb);
@@ -237,8 +238,7 @@ static int do_bind(const char *source, const struct path *target)
 		path_put(&src);
 		return -ENOTDIR;
 	}
-	struct mount *m = mnt_new(src.mnt->sb, dget(src.dentry), src.mnt->flags,
-				  src.mnt->devname);
+	struct mount *m = mnt_new(src.mnt->sb, dget(src.dentry), src.mnt->flags, src.mnt->devname);
 	attach(m, target);
 	path_put(&src);
 	return 0;
@@ -414,8 +414,7 @@ SYSCALL(chroot)
 
 /* --- the root mount and shutdown ---------------------------------------------------- */
 
-int vfs_mount_root(const char *source, const char *fstype, unsigned long flags,
-		   const char *data)
+int vfs_mount_root(const char *source, const char *fstype, unsigned long flags, const char *data)
 {
 	struct super_block *sb;
 	int err = new_sb(source, fstype, flags, data, &sb);
@@ -439,14 +438,14 @@ int vfs_mount_root(const char *source, const char *fstype, unsigned long flags,
 
 void vfs_sync_all(void)
 {
-	list_for_each(it, &mount_table)
-		sb_sync(list_entry(it, struct mount, link)->sb, true);
+	list_for_each(it, &mount_table) sb_sync(list_entry(it, struct mount, link)->sb, true);
 }
 
 /* A filesystem still in use at shutdown goes down anyway: nothing runs afterwards. */
 static void sb_force_shutdown(struct super_block *sb)
 {
-	list_for_each_safe(it, nx, &all_mounts) {
+	list_for_each_safe(it, nx, &all_mounts)
+	{
 		struct kmount *k = list_entry(it, struct kmount, all);
 		if (k->m.sb == sb) {
 			k->sb_gone = true;

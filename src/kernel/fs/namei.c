@@ -12,7 +12,7 @@ int (*vfs_magic_link)(struct inode *link, struct path *out);
 struct nameidata {
 	struct path path; /* where the walk is (referenced) */
 	struct path root; /* the process root (referenced) */
-	int links;        /* symlinks followed so far */
+	int links;	  /* symlinks followed so far */
 };
 
 const struct path *cur_root(void)

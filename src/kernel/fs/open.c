@@ -73,7 +73,8 @@ int vfs_open(const struct path *p, int flags, bool checked, struct file **out)
 {
 	struct inode *i = p->dentry->inode;
 	if (flags & O_PATH) {
-		struct file *f = file_alloc(i, &path_fops, flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW));
+		struct file *f =
+		    file_alloc(i, &path_fops, flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW));
 		f->path = *p;
 		path_get(p);
 		*out = f;
@@ -89,7 +90,8 @@ int vfs_open(const struct path *p, int flags, bool checked, struct file **out)
 		err = open_fops(p, &fop);
 	if (err)
 		return err;
-	struct file *f = file_alloc(i, fop, (flags & ~(O_CREAT | O_EXCL | O_CLOEXEC)) | KO_LARGEFILE);
+	struct file *f =
+	    file_alloc(i, fop, (flags & ~(O_CREAT | O_EXCL | O_CLOEXEC)) | KO_LARGEFILE);
 	f->path = *p;
 	path_get(p);
 	if (fop && fop->open && (err = fop->open(i, f))) {
@@ -98,8 +100,7 @@ int vfs_open(const struct path *p, int flags, bool checked, struct file **out)
 		return err;
 	}
 	f->flags &= ~(O_NOCTTY | O_TRUNC);
-	if ((flags & O_TRUNC) && !checked && S_ISREG(i->mode) &&
-	    (err = vfs_truncate(p, 0))) {
+	if ((flags & O_TRUNC) && !checked && S_ISREG(i->mode) && (err = vfs_truncate(p, 0))) {
 		fput(f);
 		return err;
 	}
@@ -141,7 +142,8 @@ int do_open(int dfd, const char *name, int flags, mode_t mode, struct file **out
 	bool created = false;
 	int err;
 	if (!(flags & O_CREAT)) {
-		unsigned lf = (follow ? LOOKUP_FOLLOW : 0) | (flags & O_DIRECTORY ? LOOKUP_DIRECTORY : 0);
+		unsigned lf =
+		    (follow ? LOOKUP_FOLLOW : 0) | (flags & O_DIRECTORY ? LOOKUP_DIRECTORY : 0);
 		err = path_lookup_at(dfd, name, lf, &p);
 		if (err)
 			return err;
@@ -155,7 +157,8 @@ int do_open(int dfd, const char *name, int flags, mode_t mode, struct file **out
 		else if (l.child && (flags & O_EXCL))
 			err = -EEXIST;
 		else if (!l.child) {
-			mode_t perm = mode & 07777 & ~(current && current->fs ? current->fs->umask : 0);
+			mode_t perm =
+			    mode & 07777 & ~(current && current->fs ? current->fs->umask : 0);
 			err = vfs_create(&l, S_IFREG | perm, 0, &l.child);
 			created = !err;
 		}

@@ -401,7 +401,8 @@ static int sync_caches(struct super_block *sb, struct inode *skip, bool until_un
 		if (until_under_limit && dirty_bytes <= pagecache_dirty_max_bytes)
 			break;
 		struct pagecache *pc = NULL;
-		list_for_each(it, &all_caches) {
+		list_for_each(it, &all_caches)
+		{
 			struct pagecache *c = list_entry(it, struct pagecache, link);
 			if (c->ndirty && c->sync_pass != pass && c->inode != skip &&
 			    (!sb || c->inode->sb == sb)) {

@@ -200,11 +200,11 @@ long pipe_fcntl(struct file *f, int cmd, unsigned long arg)
 }
 
 static const struct file_ops pipe_fops = {
-	.read = pipe_read,
-	.write = pipe_write,
-	.poll = pipe_poll,
-	.ioctl = pipe_ioctl,
-	.release = pipe_release,
+    .read = pipe_read,
+    .write = pipe_write,
+    .poll = pipe_poll,
+    .ioctl = pipe_ioctl,
+    .release = pipe_release,
 };
 
 bool is_pipe_file(const struct file *f)
@@ -324,10 +324,10 @@ static int fifo_open(struct inode *i, struct file *f)
 }
 
 const struct file_ops fifo_fops = {
-	.open = fifo_open,
-	.read = pipe_read,
-	.write = pipe_write,
-	.poll = pipe_poll,
-	.ioctl = pipe_ioctl,
-	.release = pipe_release,
+    .open = fifo_open,
+    .read = pipe_read,
+    .write = pipe_write,
+    .poll = pipe_poll,
+    .ioctl = pipe_ioctl,
+    .release = pipe_release,
 };

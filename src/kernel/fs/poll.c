@@ -179,8 +179,7 @@ static void bit_set(uint64_t *set, int fd)
 	set[fd / BITS_PER_U64] |= 1ULL << (fd % BITS_PER_U64);
 }
 
-static long do_select(int n, uaddr_t uin, uaddr_t uout, uaddr_t uex, uint64_t deadline,
-		      bool nowait)
+static long do_select(int n, uaddr_t uin, uaddr_t uout, uaddr_t uex, uint64_t deadline, bool nowait)
 {
 	if (n < 0)
 		return -EINVAL;
@@ -196,7 +195,8 @@ static long do_select(int n, uaddr_t uin, uaddr_t uout, uaddr_t uex, uint64_t de
 		r = -EFAULT;
 	unsigned cnt = 0;
 	for (int fd = 0; !r && fd < n; fd++) {
-		short ev = (bit_test(in, fd) ? POLLIN_SET : 0) | (bit_test(out, fd) ? POLLOUT_SET : 0) |
+		short ev = (bit_test(in, fd) ? POLLIN_SET : 0) |
+			   (bit_test(out, fd) ? POLLOUT_SET : 0) |
 			   (bit_test(ex, fd) ? POLLEX_SET : 0);
 		if (ev)
 			pfd[cnt++] = (struct pollfd){.fd = fd, .events = ev};
@@ -221,8 +221,8 @@ static long do_select(int n, uaddr_t uin, uaddr_t uout, uaddr_t uex, uint64_t de
 				r++;
 			}
 		}
-		if ((in && copy_to_user(uin, in, bytes)) || (out && copy_to_user(uout, out, bytes)) ||
-		    (ex && copy_to_user(uex, ex, bytes)))
+		if ((in && copy_to_user(uin, in, bytes)) ||
+		    (out && copy_to_user(uout, out, bytes)) || (ex && copy_to_user(uex, ex, bytes)))
 			r = -EFAULT;
 	}
 	free(pfd);
@@ -241,7 +241,8 @@ SYSCALL(select)
 		if (tv.tv_sec < 0 || tv.tv_usec < 0)
 			return -EINVAL;
 		/* Linux accepts tv_usec above a second and normalises it */
-		struct timespec ts = {tv.tv_sec + tv.tv_usec / 1000000, tv.tv_usec % 1000000 * 1000};
+		struct timespec ts = {tv.tv_sec + tv.tv_usec / 1000000,
+				      tv.tv_usec % 1000000 * 1000};
 		ts_deadline(&ts, &deadline, &nowait);
 	}
 	long r = do_select(a[0], a[1], a[2], a[3], deadline, nowait);

@@ -166,7 +166,8 @@ static void vm_summarize(struct mm *mm, struct vm_summary *v)
 	memset(v, 0, sizeof(*v));
 	if (!mm)
 		return;
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *a = list_entry(it, struct vma, link);
 		uint64_t len = a->end - a->start;
 		bool exe = a->file && a->file == mm->exe;
@@ -207,11 +208,16 @@ static char proc_state(struct process *p, struct task *t)
 static const char *state_name(char st)
 {
 	switch (st) {
-	case 'R': return "R (running)";
-	case 'T': return "T (stopped)";
-	case 'Z': return "Z (zombie)";
-	case 'X': return "X (dead)";
-	default: return "S (sleeping)";
+	case 'R':
+		return "R (running)";
+	case 'T':
+		return "T (stopped)";
+	case 'Z':
+		return "Z (zombie)";
+	case 'X':
+		return "X (dead)";
+	default:
+		return "S (sleeping)";
 	}
 }
 
@@ -350,17 +356,21 @@ int proc_pid_status_show(struct seqbuf *s, struct process *p, struct task *t)
 	seqbuf_printf(s, "SigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n",
 		      (ull)(lt ? lt->pending.set : 0), (ull)p->shared_pending.set,
 		      (ull)(lt ? lt->blocked : 0));
-	seqbuf_printf(s, "SigIgn:\t%016llx\nSigCgt:\t%016llx\n", (ull)ign, (ull)catch);
+	seqbuf_printf(s, "SigIgn:\t%016llx\nSigCgt:\t%016llx\n", (ull)ign, (ull) catch);
 	ull caps = c->euid == 0 ? CAP_FULL : 0;
-	seqbuf_printf(s, "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\n"
-		      "CapBnd:\t%016llx\nCapAmb:\t%016llx\n", 0ull, caps, caps, CAP_FULL, 0ull);
+	seqbuf_printf(s,
+		      "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\n"
+		      "CapBnd:\t%016llx\nCapAmb:\t%016llx\n",
+		      0ull, caps, caps, CAP_FULL, 0ull);
 	seqbuf_puts(s, "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n"
 		       "Speculation_Store_Bypass:\tthread vulnerable\n"
 		       "SpeculationIndirectBranch:\tconditional enabled\nCpus_allowed:\t");
 	put_cpu_mask(s, pseudo_ncpus());
-	seqbuf_printf(s, "\nCpus_allowed_list:\t%s\nMems_allowed:\t00000000,00000001\n"
+	seqbuf_printf(s,
+		      "\nCpus_allowed_list:\t%s\nMems_allowed:\t00000000,00000001\n"
 		      "Mems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\n"
-		      "nonvoluntary_ctxt_switches:\t0\n", cpus);
+		      "nonvoluntary_ctxt_switches:\t0\n",
+		      cpus);
 	return 0;
 }
 
@@ -412,7 +422,8 @@ int proc_pid_maps_show(struct seqbuf *s, struct process *p, struct task *t)
 	char *exe = xmalloc(PATH_MAX);
 	if (path_str(&mm->exe_path, exe) < 0)
 		exe[0] = '\0';
-	list_for_each(it, &mm->vmas) {
+	list_for_each(it, &mm->vmas)
+	{
 		struct vma *a = list_entry(it, struct vma, link);
 		dev_t dev = a->file && a->file->sb ? a->file->sb->dev : 0;
 		seqbuf_printf(s, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %llu ", (ull)a->start,
@@ -441,22 +452,22 @@ int proc_pid_maps_show(struct seqbuf *s, struct process *p, struct task *t)
 static const struct {
 	const char *name, *unit;
 } limit_names[RLIM_NLIMITS] = {
-	[RLIMIT_CPU] = {"Max cpu time", "seconds"},
-	[RLIMIT_FSIZE] = {"Max file size", "bytes"},
-	[RLIMIT_DATA] = {"Max data size", "bytes"},
-	[RLIMIT_STACK] = {"Max stack size", "bytes"},
-	[RLIMIT_CORE] = {"Max core file size", "bytes"},
-	[RLIMIT_RSS] = {"Max resident set", "bytes"},
-	[RLIMIT_NPROC] = {"Max processes", "processes"},
-	[RLIMIT_NOFILE] = {"Max open files", "files"},
-	[RLIMIT_MEMLOCK] = {"Max locked memory", "bytes"},
-	[RLIMIT_AS] = {"Max address space", "bytes"},
-	[RLIMIT_LOCKS] = {"Max file locks", "locks"},
-	[RLIMIT_SIGPENDING] = {"Max pending signals", "signals"},
-	[RLIMIT_MSGQUEUE] = {"Max msgqueue size", "bytes"},
-	[RLIMIT_NICE] = {"Max nice priority", NULL},
-	[RLIMIT_RTPRIO] = {"Max realtime priority", NULL},
-	[RLIMIT_RTTIME] = {"Max realtime timeout", "us"},
+    [RLIMIT_CPU] = {"Max cpu time", "seconds"},
+    [RLIMIT_FSIZE] = {"Max file size", "bytes"},
+    [RLIMIT_DATA] = {"Max data size", "bytes"},
+    [RLIMIT_STACK] = {"Max stack size", "bytes"},
+    [RLIMIT_CORE] = {"Max core file size", "bytes"},
+    [RLIMIT_RSS] = {"Max resident set", "bytes"},
+    [RLIMIT_NPROC] = {"Max processes", "processes"},
+    [RLIMIT_NOFILE] = {"Max open files", "files"},
+    [RLIMIT_MEMLOCK] = {"Max locked memory", "bytes"},
+    [RLIMIT_AS] = {"Max address space", "bytes"},
+    [RLIMIT_LOCKS] = {"Max file locks", "locks"},
+    [RLIMIT_SIGPENDING] = {"Max pending signals", "signals"},
+    [RLIMIT_MSGQUEUE] = {"Max msgqueue size", "bytes"},
+    [RLIMIT_NICE] = {"Max nice priority", NULL},
+    [RLIMIT_RTPRIO] = {"Max realtime priority", NULL},
+    [RLIMIT_RTTIME] = {"Max realtime timeout", "us"},
 };
 
 static void put_limit(struct seqbuf *s, rlim_t v)
@@ -487,7 +498,8 @@ static int show_limits(struct seqbuf *s, struct process *p, struct task *t)
 static int mount_id(const struct mount *m)
 {
 	int id = 1;
-	list_for_each(it, &mount_table) {
+	list_for_each(it, &mount_table)
+	{
 		if (list_entry(it, struct mount, link) == m)
 			return id;
 		id++;
@@ -501,10 +513,9 @@ static void put_mount_flags(struct seqbuf *s, unsigned long flags)
 		unsigned long flag;
 		const char *name;
 	} opts[] = {
-		{MS_NOSUID, ",nosuid"},	   {MS_NODEV, ",nodev"},
-		{MS_NOEXEC, ",noexec"},	   {MS_SYNCHRONOUS, ",sync"},
-		{MS_DIRSYNC, ",dirsync"},  {MS_NOATIME, ",noatime"},
-		{MS_NODIRATIME, ",nodiratime"}, {MS_RELATIME, ",relatime"},
+	    {MS_NOSUID, ",nosuid"},	    {MS_NODEV, ",nodev"},	{MS_NOEXEC, ",noexec"},
+	    {MS_SYNCHRONOUS, ",sync"},	    {MS_DIRSYNC, ",dirsync"},	{MS_NOATIME, ",noatime"},
+	    {MS_NODIRATIME, ",nodiratime"}, {MS_RELATIME, ",relatime"},
 	};
 	seqbuf_puts(s, flags & MS_RDONLY ? "ro" : "rw");
 	for (size_t k = 0; k < ARRAY_SIZE(opts); k++)
@@ -577,37 +588,60 @@ int proc_meminfo_show(struct seqbuf *s)
 		const char *name;
 		uint64_t bytes;
 	} rows[] = {
-		{"MemTotal:", total},	   {"MemFree:", free_},
-		{"MemAvailable:", MIN(total, free_ + cached)},
-		{"Buffers:", 0},	   {"Cached:", cached},
-		{"SwapCached:", 0},	   {"Active:", used},
-		{"Inactive:", 0},	   {"Active(anon):", committed},
-		{"Inactive(anon):", 0},	   {"Active(file):", cached},
-		{"Inactive(file):", 0},	   {"Unevictable:", 0},
-		{"Mlocked:", 0},	   {"SwapTotal:", 0},
-		{"SwapFree:", 0},	   {"Zswap:", 0},
-		{"Zswapped:", 0},	   {"Dirty:", dirty},
-		{"Writeback:", 0},	   {"AnonPages:", committed},
-		{"Mapped:", 0},		   {"Shmem:", 0},
-		{"KReclaimable:", 0},	   {"Slab:", 0},
-		{"SReclaimable:", 0},	   {"SUnreclaim:", 0},
-		{"KernelStack:", 0},	   {"PageTables:", 0},
-		{"NFS_Unstable:", 0},	   {"Bounce:", 0},
-		{"WritebackTmp:", 0},	   {"CommitLimit:", total / 2},
-		{"Committed_AS:", committed}, {"VmallocTotal:", 34359738367ull << 10},
-		{"VmallocUsed:", 0},	   {"VmallocChunk:", 0},
-		{"Percpu:", 0},		   {"HardwareCorrupted:", 0},
-		{"AnonHugePages:", 0},	   {"ShmemHugePages:", 0},
-		{"ShmemPmdMapped:", 0},	   {"FileHugePages:", 0},
-		{"FilePmdMapped:", 0},
+	    {"MemTotal:", total},
+	    {"MemFree:", free_},
+	    {"MemAvailable:", MIN(total, free_ + cached)},
+	    {"Buffers:", 0},
+	    {"Cached:", cached},
+	    {"SwapCached:", 0},
+	    {"Active:", used},
+	    {"Inactive:", 0},
+	    {"Active(anon):", committed},
+	    {"Inactive(anon):", 0},
+	    {"Active(file):", cached},
+	    {"Inactive(file):", 0},
+	    {"Unevictable:", 0},
+	    {"Mlocked:", 0},
+	    {"SwapTotal:", 0},
+	    {"SwapFree:", 0},
+	    {"Zswap:", 0},
+	    {"Zswapped:", 0},
+	    {"Dirty:", dirty},
+	    {"Writeback:", 0},
+	    {"AnonPages:", committed},
+	    {"Mapped:", 0},
+	    {"Shmem:", 0},
+	    {"KReclaimable:", 0},
+	    {"Slab:", 0},
+	    {"SReclaimable:", 0},
+	    {"SUnreclaim:", 0},
+	    {"KernelStack:", 0},
+	    {"PageTables:", 0},
+	    {"NFS_Unstable:", 0},
+	    {"Bounce:", 0},
+	    {"WritebackTmp:", 0},
+	    {"CommitLimit:", total / 2},
+	    {"Committed_AS:", committed},
+	    {"VmallocTotal:", 34359738367ull << 10},
+	    {"VmallocUsed:", 0},
+	    {"VmallocChunk:", 0},
+	    {"Percpu:", 0},
+	    {"HardwareCorrupted:", 0},
+	    {"AnonHugePages:", 0},
+	    {"ShmemHugePages:", 0},
+	    {"ShmemPmdMapped:", 0},
+	    {"FileHugePages:", 0},
+	    {"FilePmdMapped:", 0},
 	};
 	/* Names padded to 16 columns, then 8 for the number; the one longer name
 	 * (HardwareCorrupted) gets " %5lu", as Linux prints it. */
 	for (size_t k = 0; k < ARRAY_SIZE(rows); k++)
 		seqbuf_printf(s, strlen(rows[k].name) < 16 ? "%-16s%8llu kB\n" : "%s %5llu kB\n",
 			      rows[k].name, (ull)(rows[k].bytes >> 10));
-	seqbuf_printf(s, "HugePages_Total:   %5u\nHugePages_Free:    %5u\n"
-		      "HugePages_Rsvd:    %5u\nHugePages_Surp:    %5u\n", 0, 0, 0, 0);
+	seqbuf_printf(s,
+		      "HugePages_Total:   %5u\nHugePages_Free:    %5u\n"
+		      "HugePages_Rsvd:    %5u\nHugePages_Surp:    %5u\n",
+		      0, 0, 0, 0);
 	seqbuf_printf(s, "%-16s%8u kB\n%-16s%8u kB\n", "Hugepagesize:", 2048, "Hugetlb:", 0);
 	return 0;
 }
@@ -654,7 +688,8 @@ static int show_loadavg(struct seqbuf *s)
 	int running = 0, threads = 0;
 	pid_t last = 0;
 	for (struct process *p = process_next(NULL); p; p = process_next(p)) {
-		list_for_each(it, &p->threads) {
+		list_for_each(it, &p->threads)
+		{
 			struct task *t = list_entry(it, struct task, thread_link);
 			threads++;
 			running += proc_state(p, t) == 'R';
@@ -683,10 +718,11 @@ static int show_stat(struct seqbuf *s)
 		seqbuf_printf(s, "cpu%d %llu 0 %llu %llu 0 0 0 0 0 0\n", c, user / ncpus,
 			      sys / ncpus, idle / ncpus);
 	for (struct process *p = process_next(NULL); p; p = process_next(p))
-		list_for_each(it, &p->threads)
-			running += proc_state(p, list_entry(it, struct task, thread_link)) == 'R';
+		list_for_each(it, &p->threads) running +=
+		    proc_state(p, list_entry(it, struct task, thread_link)) == 'R';
 	ull btime = (ktime_real() - uptime_ns()) / 1000000000;
-	seqbuf_printf(s, "intr 0\nctxt 0\nbtime %llu\nprocesses %llu\nprocs_running %d\n"
+	seqbuf_printf(s,
+		      "intr 0\nctxt 0\nbtime %llu\nprocesses %llu\nprocs_running %d\n"
 		      "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
 		      btime, (ull)kernel_nr_forks, MAX(running, 1));
 	return 0;
@@ -718,11 +754,16 @@ static int show_partitions(struct seqbuf *s)
 static const char *chrdev_major_name(unsigned major, const char *first)
 {
 	switch (major) {
-	case 1: return "mem";
-	case 4: return "tty";
-	case 5: return "/dev/tty";
-	case 136: return "pts";
-	default: return first;
+	case 1:
+		return "mem";
+	case 4:
+		return "tty";
+	case 5:
+		return "/dev/tty";
+	case 136:
+		return "pts";
+	default:
+		return first;
 	}
 }
 
@@ -732,7 +773,8 @@ static int show_devices(struct seqbuf *s)
 	/* Majors in ascending order, each once. */
 	for (unsigned prev = 0;;) {
 		const struct chrdev *next = NULL;
-		list_for_each(it, &chrdev_list) {
+		list_for_each(it, &chrdev_list)
+		{
 			const struct chrdev *c = list_entry(it, struct chrdev, link);
 			if (c->major > prev && (!next || c->major < next->major))
 				next = c;
@@ -869,9 +911,12 @@ static int link_path(struct seqbuf *s, struct inode *i)
 	struct task *t = ctx_task(c.p, c.t);
 	struct mm *mm = proc_mm(c.p, c.t);
 	switch ((intptr_t)PINODE(i)->node->data) {
-	case L_CWD: return t && t->fs ? put_path(s, &t->fs->cwd) : -ENOENT;
-	case L_ROOT: return t && t->fs ? put_path(s, &t->fs->root) : -ENOENT;
-	default: return mm ? put_path(s, &mm->exe_path) : -ENOENT;
+	case L_CWD:
+		return t && t->fs ? put_path(s, &t->fs->cwd) : -ENOENT;
+	case L_ROOT:
+		return t && t->fs ? put_path(s, &t->fs->root) : -ENOENT;
+	default:
+		return mm ? put_path(s, &mm->exe_path) : -ENOENT;
 	}
 }
 
@@ -950,7 +995,8 @@ static bool tids_next(struct inode *dir, uint64_t *cursor, struct pdyn_ent *e)
 	struct task *best = NULL;
 	if (pctx_get(dir, &c))
 		return false;
-	list_for_each(it, &c.p->threads) {
+	list_for_each(it, &c.p->threads)
+	{
 		struct task *t = list_entry(it, struct task, thread_link);
 		if ((uint64_t)t->tid >= *cursor && (!best || t->tid < best->tid))
 			best = t;
@@ -995,13 +1041,13 @@ static bool fds_find(struct inode *dir, const char *name, struct pdyn_ent *e)
 
 /* --- the tree ----------------------------------------------------------------------- */
 
-#define SYS_FILE(var, fname, fn) \
+#define SYS_FILE(var, fname, fn)                                                                   \
 	static const struct pnode var = {fname, S_IFREG | 0444, .show = sys_show, .data = fn}
-#define PID_FILE(var, fname, mode_, fn) \
+#define PID_FILE(var, fname, mode_, fn)                                                            \
 	static const struct pnode var = {fname, S_IFREG | (mode_), .show = pid_show, .data = fn}
-#define TEXT_FILE(var, fname, txt) \
+#define TEXT_FILE(var, fname, txt)                                                                 \
 	static const struct pnode var = {fname, S_IFREG | 0444, .text = txt}
-#define PDIR(var, dname, ...)                                                                     \
+#define PDIR(var, dname, ...)                                                                      \
 	static const struct pnode *const var##_children[] = {__VA_ARGS__, NULL};                   \
 	static const struct pnode var = {dname, S_IFDIR | 0555, .children = var##_children}
 
@@ -1015,8 +1061,8 @@ PID_FILE(pid_maps, "maps", 0444, proc_pid_maps_show);
 PID_FILE(pid_mounts, "mounts", 0444, show_mounts);
 PID_FILE(pid_mountinfo, "mountinfo", 0444, show_mountinfo);
 PID_FILE(pid_limits, "limits", 0444, show_limits);
-static const struct pnode pid_comm = {"comm", S_IFREG | 0644, .show = pid_show,
-				      .store = comm_store, .data = show_comm};
+static const struct pnode pid_comm = {"comm", S_IFREG | 0644, .show = pid_show, .store = comm_store,
+				      .data = show_comm};
 static const struct pnode pid_oom_adj = {"oom_score_adj", S_IFREG | 0644, .text = "0\n",
 					 .store = ignore_store};
 TEXT_FILE(pid_oom_score, "oom_score", "0\n");
@@ -1038,9 +1084,8 @@ static const struct pnode pid_task = {"task", S_IFDIR | 0555, .next = tids_next}
 
 #define THREAD_ENTRIES                                                                             \
 	&pid_stat, &pid_statm, &pid_status, &pid_cmdline, &pid_environ, &pid_auxv, &pid_maps,      \
-		&pid_mounts, &pid_mountinfo, &pid_limits, &pid_comm, &pid_oom_adj,                 \
-		&pid_oom_score, &pid_cgroup, &pid_wchan, &pid_cwd, &pid_root, &pid_exe, &pid_fd,   \
-		&pid_fdinfo
+	    &pid_mounts, &pid_mountinfo, &pid_limits, &pid_comm, &pid_oom_adj, &pid_oom_score,     \
+	    &pid_cgroup, &pid_wchan, &pid_cwd, &pid_root, &pid_exe, &pid_fd, &pid_fdinfo
 static const struct pnode *const pid_children[] = {THREAD_ENTRIES, &pid_task, NULL};
 static const struct pnode *const tid_children[] = {THREAD_ENTRIES, NULL};
 static const struct pnode proc_pid_dir = {"", S_IFDIR | 0555, .children = pid_children};
@@ -1068,13 +1113,12 @@ TEXT_FILE(rnd_entropy, "entropy_avail", "256\n");
 TEXT_FILE(rnd_poolsize, "poolsize", "256\n");
 PDIR(sys_random, "random", &rnd_boot_id, &rnd_uuid, &rnd_entropy, &rnd_poolsize);
 PDIR(sys_kernel, "kernel", &sys_hostname, &sys_domainname, &sys_ostype, &sys_osrelease,
-    &sys_version, &sys_pid_max, &sys_threads_max, &sys_ngroups_max, &sys_cap_last_cap,
-    &sys_overflowuid, &sys_overflowgid, &sys_random);
+     &sys_version, &sys_pid_max, &sys_threads_max, &sys_ngroups_max, &sys_cap_last_cap,
+     &sys_overflowuid, &sys_overflowgid, &sys_random);
 TEXT_FILE(vm_overcommit, "overcommit_memory", "0\n");
 TEXT_FILE(vm_max_map_count, "max_map_count", "65530\n");
 TEXT_FILE(vm_swappiness, "swappiness", "0\n");
-static const struct pnode vm_drop_caches = {"drop_caches", S_IFREG | 0200,
-					    .store = ignore_store};
+static const struct pnode vm_drop_caches = {"drop_caches", S_IFREG | 0200, .store = ignore_store};
 PDIR(sys_vm, "vm", &vm_overcommit, &vm_max_map_count, &vm_swappiness, &vm_drop_caches);
 TEXT_FILE(fs_file_max, "file-max", "9223372036854775807\n");
 TEXT_FILE(fs_nr_open, "nr_open", "1048576\n");
@@ -1101,10 +1145,10 @@ TEXT_FILE(proc_version, "version",
 TEXT_FILE(proc_swaps, "swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
 
 static const struct pnode *const root_children[] = {
-	&proc_self,	  &proc_thread_self, &proc_mounts,  &proc_meminfo,    &proc_cpuinfo,
-	&proc_uptime,	  &proc_loadavg,     &proc_stat,    &proc_filesystems, &proc_cmdline,
-	&proc_partitions, &proc_devices,     &proc_version, &proc_swaps,	 &proc_sys,
-	NULL,
+    &proc_self,	       &proc_thread_self, &proc_mounts,	    &proc_meminfo,
+    &proc_cpuinfo,     &proc_uptime,	  &proc_loadavg,    &proc_stat,
+    &proc_filesystems, &proc_cmdline,	  &proc_partitions, &proc_devices,
+    &proc_version,     &proc_swaps,	  &proc_sys,	    NULL,
 };
 static const struct pnode proc_root = {"", S_IFDIR | 0555, .children = root_children,
 				       .next = pids_next, .find = pids_find};
@@ -1137,10 +1181,10 @@ static void proc_init_inode(struct inode *i)
 }
 
 static const struct pseudo_fs procfs = {
-	.root = &proc_root,
-	.magic = PROC_SUPER_MAGIC,
-	.revalidate = proc_revalidate,
-	.init_inode = proc_init_inode,
+    .root = &proc_root,
+    .magic = PROC_SUPER_MAGIC,
+    .revalidate = proc_revalidate,
+    .init_inode = proc_init_inode,
 };
 
 static int procfs_mount(const struct fs_type *type, const char *source, unsigned long flags,
@@ -1150,8 +1194,8 @@ static int procfs_mount(const struct fs_type *type, const char *source, unsigned
 }
 
 static struct fs_type procfs_type = {
-	.name = "proc",
-	.mount = procfs_mount,
+    .name = "proc",
+    .mount = procfs_mount,
 };
 
 void procfs_register(void)

@@ -214,9 +214,9 @@ static int pseudo_setattr(struct inode *i, const struct iattr *attr)
 }
 
 static const struct inode_ops pseudo_iops = {
-	.lookup = pseudo_lookup,
-	.readlink = pseudo_readlink,
-	.setattr = pseudo_setattr,
+    .lookup = pseudo_lookup,
+    .readlink = pseudo_readlink,
+    .setattr = pseudo_setattr,
 };
 
 /* --- directories -------------------------------------------------------------------- */
@@ -265,7 +265,7 @@ static int pseudo_readdir(struct file *f, struct dir_ctx *ctx)
 }
 
 static const struct file_ops pseudo_dir_fops = {
-	.readdir = pseudo_readdir,
+    .readdir = pseudo_readdir,
 };
 
 /* --- generated files ---------------------------------------------------------------- */
@@ -345,10 +345,10 @@ static void pfile_release(struct file *f)
 }
 
 static const struct file_ops pseudo_file_fops = {
-	.open = pfile_open,
-	.read = pfile_read,
-	.write = pfile_write,
-	.release = pfile_release,
+    .open = pfile_open,
+    .read = pfile_read,
+    .write = pfile_write,
+    .release = pfile_release,
 };
 
 /* --- superblocks -------------------------------------------------------------------- */
@@ -379,9 +379,9 @@ static void pseudo_put_super(struct super_block *sb)
 }
 
 static const struct super_ops pseudo_sops = {
-	.statfs = pseudo_statfs,
-	.evict_inode = pseudo_evict,
-	.put_super = pseudo_put_super,
+    .statfs = pseudo_statfs,
+    .evict_inode = pseudo_evict,
+    .put_super = pseudo_put_super,
 };
 
 int pseudo_mount(const struct pseudo_fs *fs, const struct fs_type *type, const char *source,

@@ -170,8 +170,8 @@ static int iov_import(uaddr_t uiov, unsigned long cnt, struct iovec **out, size_
 }
 
 /* pos < 0: the file position; else an explicit offset (pread and friends). */
-static ssize_t do_rw(int fd, uaddr_t uiov, unsigned long cnt, loff_t pos, bool write,
-		     bool vector, int rwf)
+static ssize_t do_rw(int fd, uaddr_t uiov, unsigned long cnt, loff_t pos, bool write, bool vector,
+		     int rwf)
 {
 	struct file *f;
 	int err = fget_checked(fd, &f);

@@ -24,7 +24,7 @@ struct getdents_ctx {
 	char *buf;
 	size_t size, used;
 	int64_t *prev_off; /* d_off of the last record, to be filled */
-	bool old;          /* struct linux_dirent */
+	bool old;	   /* struct linux_dirent */
 	int err;
 };
 

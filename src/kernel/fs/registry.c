@@ -11,7 +11,8 @@ void register_filesystem(struct fs_type *t)
 
 const struct fs_type *find_filesystem(const char *name)
 {
-	list_for_each(it, &fs_types) {
+	list_for_each(it, &fs_types)
+	{
 		struct fs_type *t = list_entry(it, struct fs_type, link);
 		if (!strcmp(t->name, name))
 			return t;
@@ -25,8 +26,7 @@ const struct fs_type *next_filesystem(const struct fs_type *prev)
 	return at == &fs_types ? NULL : list_entry(at, struct fs_type, link);
 }
 
-void register_chrdev(unsigned major, unsigned minor, const char *name,
-		     const struct file_ops *fop)
+void register_chrdev(unsigned major, unsigned minor, const char *name, const struct file_ops *fop)
 {
 	struct chrdev *c = xzalloc(sizeof(*c));
 	c->major = major;
@@ -39,7 +39,8 @@ void register_chrdev(unsigned major, unsigned minor, const char *name,
 const struct file_ops *find_chrdev(dev_t rdev)
 {
 	const struct file_ops *any = NULL;
-	list_for_each(it, &chrdev_list) {
+	list_for_each(it, &chrdev_list)
+	{
 		struct chrdev *c = list_entry(it, struct chrdev, link);
 		if (c->major != major(rdev))
 			continue;

@@ -8,11 +8,11 @@
 
 /* What to describe: the inode at a path, or (AT_EMPTY_PATH and "") the fd's own inode,
  * which also works for pipes and sockets. mnt gets the mount when there is one. */
-static int stat_inode(int dfd, uaddr_t uname, int at_flags, struct inode **out,
-		      struct mount **mnt)
+static int stat_inode(int dfd, uaddr_t uname, int at_flags, struct inode **out, struct mount **mnt)
 {
 	char c = 0;
-	bool empty = (at_flags & AT_EMPTY_PATH) && (!uname || (!copy_from_user(&c, uname, 1) && !c));
+	bool empty =
+	    (at_flags & AT_EMPTY_PATH) && (!uname || (!copy_from_user(&c, uname, 1) && !c));
 	*mnt = NULL;
 	if (empty && dfd != AT_FDCWD) {
 		struct file *f;

@@ -46,7 +46,8 @@ SYSCALL(sync_file_range)
 	int64_t off = a[1], n = a[2];
 	unsigned flags = a[3];
 	if (flags & ~(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-		      SYNC_FILE_RANGE_WAIT_AFTER) || off < 0 || n < 0)
+		      SYNC_FILE_RANGE_WAIT_AFTER) ||
+	    off < 0 || n < 0)
 		return -EINVAL;
 	struct file *f;
 	int err = fget_checked(a[0], &f);

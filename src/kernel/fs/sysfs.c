@@ -26,7 +26,8 @@ static bool is_tty(const struct chrdev *c)
 
 static const struct chrdev *node_chrdev(struct inode *i)
 {
-	list_for_each(it, &chrdev_list) {
+	list_for_each(it, &chrdev_list)
+	{
 		const struct chrdev *c = list_entry(it, struct chrdev, link);
 		if (c->major == PINODE(i)->arg[A_MAJOR] && c->minor == PINODE(i)->arg[A_MINOR])
 			return c;
@@ -89,7 +90,8 @@ static bool blocks_next(struct inode *dir, uint64_t *cursor, struct pdyn_ent *e)
 static bool ttys_next(struct inode *dir, uint64_t *cursor, struct pdyn_ent *e)
 {
 	uint64_t k = 0;
-	list_for_each(it, &chrdev_list) {
+	list_for_each(it, &chrdev_list)
+	{
 		const struct chrdev *c = list_entry(it, struct chrdev, link);
 		if (!is_tty(c) || k++ < *cursor)
 			continue;
@@ -104,12 +106,11 @@ static bool ttys_next(struct inode *dir, uint64_t *cursor, struct pdyn_ent *e)
 	return false;
 }
 
-#define FILE_(var, fname, fn) \
-	static const struct pnode var = {fname, S_IFREG | 0444, .show = fn}
-#define PDIR(var, dname, ...)                                                                     \
+#define FILE_(var, fname, fn) static const struct pnode var = {fname, S_IFREG | 0444, .show = fn}
+#define PDIR(var, dname, ...)                                                                      \
 	static const struct pnode *const var##_children[] = {__VA_ARGS__, NULL};                   \
 	static const struct pnode var = {dname, S_IFDIR | 0755, .children = var##_children}
-#define EMPTY_DIR(var, dname) \
+#define EMPTY_DIR(var, dname)                                                                      \
 	static const struct pnode var = {.name = dname, .mode = S_IFDIR | 0755}
 
 FILE_(dev_file, "dev", show_dev);
@@ -137,16 +138,19 @@ PDIR(sys_root, "", &sys_block, &sys_class, &sys_devices, &sys_fs, &sys_kernel);
 static int sysfs_revalidate(struct inode *i)
 {
 	switch (PINODE(i)->arg[A_KIND]) {
-	case K_BLOCK: return node_blkdev(i) ? 0 : -ENOENT;
-	case K_CHAR: return node_chrdev(i) ? 0 : -ENOENT;
-	default: return 0;
+	case K_BLOCK:
+		return node_blkdev(i) ? 0 : -ENOENT;
+	case K_CHAR:
+		return node_chrdev(i) ? 0 : -ENOENT;
+	default:
+		return 0;
 	}
 }
 
 static const struct pseudo_fs sysfs = {
-	.root = &sys_root,
-	.magic = SYSFS_MAGIC,
-	.revalidate = sysfs_revalidate,
+    .root = &sys_root,
+    .magic = SYSFS_MAGIC,
+    .revalidate = sysfs_revalidate,
 };
 
 static int sysfs_mount(const struct fs_type *type, const char *source, unsigned long flags,
@@ -156,8 +160,8 @@ static int sysfs_mount(const struct fs_type *type, const char *source, unsigned 
 }
 
 static struct fs_type sysfs_type = {
-	.name = "sysfs",
-	.mount = sysfs_mount,
+    .name = "sysfs",
+    .mount = sysfs_mount,
 };
 
 void sysfs_register(void)

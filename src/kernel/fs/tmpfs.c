@@ -16,7 +16,7 @@
 #endif
 
 struct tmpfs_sb {
-	uint64_t size;     /* bytes; 0: no limit */
+	uint64_t size;	   /* bytes; 0: no limit */
 	unsigned size_pct; /* size as a share of guest memory, if not 0 */
 	uint64_t max_inodes, inodes, used_pages;
 	bool dead; /* unmounted: freed with the last inode */
@@ -33,7 +33,7 @@ struct tmpfs_inode {
 	struct list entries;  /* directory: of struct tmpfs_dirent */
 	uint64_t next_cookie; /* directory */
 	struct inode *parent; /* directory: for "..", not referenced; NULL once removed */
-	char *target;         /* symlink */
+	char *target;	      /* symlink */
 };
 
 static const struct inode_ops tmpfs_dir_iops, tmpfs_file_iops, tmpfs_link_iops;
@@ -80,7 +80,8 @@ static void touch_dir(struct inode *dir)
 
 static struct tmpfs_dirent *tmpfs_find(struct inode *dir, const char *name)
 {
-	list_for_each(it, &TI(dir)->entries) {
+	list_for_each(it, &TI(dir)->entries)
+	{
 		struct tmpfs_dirent *d = list_entry(it, struct tmpfs_dirent, link);
 		if (!strcmp(d->name, name))
 			return d;
@@ -132,7 +133,8 @@ static void drop_link(struct inode *dir, struct inode *i)
 /* Drop every entry below dir (unmount). */
 static void tmpfs_clear_dir(struct inode *dir)
 {
-	list_for_each_safe(it, nx, &TI(dir)->entries) {
+	list_for_each_safe(it, nx, &TI(dir)->entries)
+	{
 		struct inode *i = dirent_del(dir, list_entry(it, struct tmpfs_dirent, link));
 		if (S_ISDIR(i->mode))
 			tmpfs_clear_dir(i);
@@ -368,24 +370,24 @@ static int tmpfs_setattr(struct inode *i, const struct iattr *a)
 }
 
 static const struct inode_ops tmpfs_dir_iops = {
-	.lookup = tmpfs_lookup,
-	.create = tmpfs_create,
-	.mkdir = tmpfs_mkdir,
-	.symlink = tmpfs_symlink,
-	.link = tmpfs_link,
-	.unlink = tmpfs_unlink,
-	.rmdir = tmpfs_rmdir,
-	.rename = tmpfs_rename,
-	.setattr = tmpfs_setattr,
+    .lookup = tmpfs_lookup,
+    .create = tmpfs_create,
+    .mkdir = tmpfs_mkdir,
+    .symlink = tmpfs_symlink,
+    .link = tmpfs_link,
+    .unlink = tmpfs_unlink,
+    .rmdir = tmpfs_rmdir,
+    .rename = tmpfs_rename,
+    .setattr = tmpfs_setattr,
 };
 
 static const struct inode_ops tmpfs_file_iops = {
-	.setattr = tmpfs_setattr,
+    .setattr = tmpfs_setattr,
 };
 
 static const struct inode_ops tmpfs_link_iops = {
-	.readlink = tmpfs_readlink,
-	.setattr = tmpfs_setattr,
+    .readlink = tmpfs_readlink,
+    .setattr = tmpfs_setattr,
 };
 
 /* --- files -------------------------------------------------------------------------- */
@@ -404,7 +406,8 @@ static int tmpfs_readdir(struct file *f, struct dir_ctx *ctx)
 			return 0;
 		ctx->pos = 2;
 	}
-	list_for_each(it, &TI(dir)->entries) {
+	list_for_each(it, &TI(dir)->entries)
+	{
 		struct tmpfs_dirent *d = list_entry(it, struct tmpfs_dirent, link);
 		if ((uint64_t)ctx->pos > d->cookie)
 			continue;
@@ -444,14 +447,14 @@ static int tmpfs_fsync(struct file *f, bool datasync)
 }
 
 static const struct file_ops tmpfs_dir_fops = {
-	.readdir = tmpfs_readdir,
-	.fsync = tmpfs_fsync,
+    .readdir = tmpfs_readdir,
+    .fsync = tmpfs_fsync,
 };
 
 static const struct file_ops tmpfs_file_fops = {
-	.read = generic_file_read,
-	.write = tmpfs_write,
-	.fsync = tmpfs_fsync,
+    .read = generic_file_read,
+    .write = tmpfs_write,
+    .fsync = tmpfs_fsync,
 };
 
 /* --- superblock --------------------------------------------------------------------- */
@@ -526,11 +529,11 @@ static int tmpfs_remount(struct super_block *sb, unsigned long flags)
 }
 
 static const struct super_ops tmpfs_sops = {
-	.statfs = tmpfs_statfs,
-	.sync = tmpfs_sync,
-	.evict_inode = tmpfs_evict,
-	.put_super = tmpfs_put_super,
-	.remount = tmpfs_remount,
+    .statfs = tmpfs_statfs,
+    .sync = tmpfs_sync,
+    .evict_inode = tmpfs_evict,
+    .put_super = tmpfs_put_super,
+    .remount = tmpfs_remount,
 };
 
 /* A number with an optional k/m/g/t suffix (as Linux memparse). */
@@ -541,10 +544,26 @@ static int parse_mem(const char *v, uint64_t *out, unsigned *pct)
 	if (end == v)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': n <<= 10; end++; break;
-	case 'm': case 'M': n <<= 20; end++; break;
-	case 'g': case 'G': n <<= 30; end++; break;
-	case 't': case 'T': n <<= 40; end++; break;
+	case 'k':
+	case 'K':
+		n <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		n <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		n <<= 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		n <<= 40;
+		end++;
+		break;
 	case '%':
 		if (!pct || n == 0 || n > 100)
 			return -EINVAL;
@@ -630,8 +649,8 @@ static int tmpfs_mount(const struct fs_type *type, const char *source, unsigned 
 }
 
 static struct fs_type tmpfs_type = {
-	.name = "tmpfs",
-	.mount = tmpfs_mount,
+    .name = "tmpfs",
+    .mount = tmpfs_mount,
 };
 
 void tmpfs_register(void)

@@ -158,7 +158,8 @@ struct dentry *d_alloc(struct dentry *parent, const char *name, struct inode *in
 struct dentry *d_lookup(struct dentry *parent, const char *name)
 {
 	struct list *b = dbucket(parent, name);
-	list_for_each(it, b) {
+	list_for_each(it, b)
+	{
 		struct dentry *d = &list_entry(it, struct dcache_entry, hash)->d;
 		if (d->parent == parent && !strcmp(d->name, name))
 			return dget(d);
@@ -241,7 +242,8 @@ void d_prune_sb(struct super_block *sb)
 {
 	bool was = dpruning;
 	dpruning = true; /* no nested pruning: it could free the next entry of this walk */
-	list_for_each_safe(it, nx, &dlru) {
+	list_for_each_safe(it, nx, &dlru)
+	{
 		struct dentry *d = &list_entry(it, struct dcache_entry, lru)->d;
 		if (d->inode && d->inode->sb == sb)
 			dput(d_kill(d)); /* a parent that becomes unused joins the tail */
@@ -285,8 +287,8 @@ void fput(struct file *f)
 /* Anonymous inodes live on a superblock of their own (st_dev, inode numbers). */
 struct super_block anon_sb = {.dev = 0x0d, .inodes = LIST_INIT(anon_sb.inodes)};
 
-struct file *anon_file_new(const char *name, mode_t mode, const struct file_ops *fop,
-			   void *priv, unsigned flags)
+struct file *anon_file_new(const char *name, mode_t mode, const struct file_ops *fop, void *priv,
+			   unsigned flags)
 {
 	struct inode *i = new_inode(&anon_sb, mode ? mode : 0600);
 	i->priv = (void *)name;

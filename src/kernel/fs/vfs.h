@@ -43,16 +43,15 @@ struct inode_ops {
 	int (*create)(struct inode *dir, const char *name, mode_t mode, dev_t rdev,
 		      struct inode **out);
 	int (*mkdir)(struct inode *dir, const char *name, mode_t mode, struct inode **out);
-	int (*symlink)(struct inode *dir, const char *name, const char *target,
-		       struct inode **out);
+	int (*symlink)(struct inode *dir, const char *name, const char *target, struct inode **out);
 	int (*link)(struct inode *dir, const char *name, struct inode *target);
 	int (*unlink)(struct inode *dir, const char *name);
 	/* Remove an empty directory (-ENOTEMPTY otherwise). */
 	int (*rmdir)(struct inode *dir, const char *name);
 	/* Move; the VFS has checked types (dir over empty dir, non-dir over non-dir) and
 	 * loops. A target that exists is replaced. flags: RENAME_NOREPLACE/EXCHANGE. */
-	int (*rename)(struct inode *odir, const char *oname, struct inode *ndir,
-		      const char *nname, unsigned flags);
+	int (*rename)(struct inode *odir, const char *oname, struct inode *ndir, const char *nname,
+		      unsigned flags);
 	/* Symlink target into buf (not NUL-terminated): length or error. */
 	int (*readlink)(struct inode *inode, char *buf, size_t size);
 	int (*setattr)(struct inode *inode, const struct iattr *attr);
@@ -136,7 +135,7 @@ struct super_block {
 	struct inode *root;
 	dev_t dev;
 	unsigned long flags; /* MS_RDONLY, MS_NOSUID, ... */
-	uint32_t magic;      /* f_type for statfs */
+	uint32_t magic;	     /* f_type for statfs */
 	char source[64];
 	void *priv;
 	struct list inodes; /* all live inodes (icache) */
@@ -160,8 +159,8 @@ struct inode {
 	const struct file_ops *fop;
 	void *priv;
 	struct list sb_link;
-	struct pipe *pipe;            /* FIFO: the shared pipe while open */
-	struct pagecache *pages;      /* page cache (pagecache.h), or NULL */
+	struct pipe *pipe;	 /* FIFO: the shared pipe while open */
+	struct pagecache *pages; /* page cache (pagecache.h), or NULL */
 	struct dentry *mount_dentry_hint;
 };
 
@@ -253,8 +252,7 @@ extern struct mount *root_mount;
 int path_to_string(const struct path *p, const struct path *root, char *buf, size_t size);
 
 /* character devices */
-void register_chrdev(unsigned major, unsigned minor, const char *name,
-		     const struct file_ops *fop);
+void register_chrdev(unsigned major, unsigned minor, const char *name, const struct file_ops *fop);
 const struct file_ops *find_chrdev(dev_t rdev);
 /* Iterate registered character devices (for devtmpfs and /proc/devices). */
 struct chrdev {
@@ -269,7 +267,7 @@ extern struct list chrdev_list;
 int kern_path(const char *name, bool follow, struct path *out);
 int kern_mkdir(const char *name, mode_t mode);
 int kern_mknod(const char *name, mode_t mode, dev_t dev);
-int kern_mount(const char *source, const char *target, const char *type,
-	       unsigned long flags, const char *data);
+int kern_mount(const char *source, const char *target, const char *type, unsigned long flags,
+	       const char *data);
 
 #endif

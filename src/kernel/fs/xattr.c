@@ -48,7 +48,8 @@ static int xattr_permission(struct inode *i, const char *name, int mask)
 		 * directory only its owner writes them */
 		if (!S_ISREG(i->mode) && !S_ISDIR(i->mode))
 			return mask & MAY_WRITE ? -EPERM : -ENODATA;
-		if (S_ISDIR(i->mode) && (i->mode & S_ISVTX) && (mask & MAY_WRITE) && !owner_or_root(i))
+		if (S_ISDIR(i->mode) && (i->mode & S_ISVTX) && (mask & MAY_WRITE) &&
+		    !owner_or_root(i))
 			return -EPERM;
 	}
 	return inode_permission(i, mask);
@@ -137,8 +138,8 @@ static void xattr_changed(struct inode *i)
 	mark_inode_dirty(i);
 }
 
-static long do_setxattr(const struct path *p, struct inode *i, const char *name,
-			const void *value, size_t size, int flags)
+static long do_setxattr(const struct path *p, struct inode *i, const char *name, const void *value,
+			size_t size, int flags)
 {
 	int err = may_change(p, i, name);
 	if (err)
@@ -265,7 +266,8 @@ SYSCALL(fremovexattr)
 	int err = fget_checked(a[0], &f);
 	if (err)
 		return err;
-	err = f->inode ? do_removexattr(f->path.mnt ? &f->path : NULL, f->inode, a[1]) : -EOPNOTSUPP;
+	err =
+	    f->inode ? do_removexattr(f->path.mnt ? &f->path : NULL, f->inode, a[1]) : -EOPNOTSUPP;
 	fput(f);
 	return err;
 }

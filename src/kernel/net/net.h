@@ -28,7 +28,7 @@ struct file;
 /* A cursor over the data of one message: guest iovecs (sendmsg, recvmsg, ...) or one
  * kernel buffer (read and write on a socket fd, where the VFS has bounced the data). */
 struct msg_iter {
-	bool kernel;             /* iov[] bases are kernel pointers */
+	bool kernel;		 /* iov[] bases are kernel pointers */
 	const struct iovec *iov; /* kernel copy of the array */
 	int cnt;
 	size_t off;  /* into iov[0] */
@@ -36,7 +36,7 @@ struct msg_iter {
 };
 /* Move n bytes (at most what is left) between the message and a kernel buffer and
  * advance: 0 or -EFAULT (the cursor then stands where the fault was). */
-int miter_copy_from(struct msg_iter *it, void *dst, size_t n); /* message -> dst */
+int miter_copy_from(struct msg_iter *it, void *dst, size_t n);	   /* message -> dst */
 int miter_copy_to(struct msg_iter *it, const void *src, size_t n); /* src -> message */
 
 /* SCM_RIGHTS files and SCM_CREDENTIALS of a message. */
@@ -44,7 +44,7 @@ int miter_copy_to(struct msg_iter *it, const void *src, size_t n); /* src -> mes
 struct scm {
 	struct file **fp; /* referenced */
 	int nfp;
-	bool has_creds;   /* a control message named creds (sending) */
+	bool has_creds; /* a control message named creds (sending) */
 	struct ucred creds;
 };
 /* Drop what a struct scm holds. */
@@ -137,7 +137,7 @@ struct socket {
 	int family, type, protocol;
 	const struct proto_ops *ops;
 	struct file *file; /* the open file (not referenced: it owns the socket) */
-	void *sk;          /* the family's state */
+	void *sk;	   /* the family's state */
 	/* SOL_SOCKET options */
 	unsigned flags; /* SOCKF_* */
 	int sndbuf, rcvbuf, rcvlowat;
@@ -160,9 +160,10 @@ struct ucred cur_ucred_scm(void);
 
 /* Every syscall handler of the socket layer, for the syscall table. */
 #define NET_SYSCALLS(X)                                                                            \
-	X(socket) X(socketpair) X(bind) X(listen) X(accept) X(accept4) X(connect)                  \
-	X(getsockname) X(getpeername) X(sendto) X(recvfrom) X(sendmsg) X(recvmsg) X(sendmmsg)      \
-	X(recvmmsg) X(shutdown) X(setsockopt) X(getsockopt)
+	X(socket)                                                                                  \
+	X(socketpair) X(bind) X(listen) X(accept) X(accept4) X(connect) X(getsockname)             \
+	    X(getpeername) X(sendto) X(recvfrom) X(sendmsg) X(recvmsg) X(sendmmsg) X(recvmmsg)     \
+		X(shutdown) X(setsockopt) X(getsockopt)
 
 #define NET_SYSCALL_DECL(n) SYSCALL(n);
 NET_SYSCALLS(NET_SYSCALL_DECL)

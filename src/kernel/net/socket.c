@@ -10,13 +10,13 @@
 #include <sys/ioctl.h>
 #include <sys/un.h>
 
-#define NET_AF_MAX 46   /* AF_MAX of Linux 6.1 */
+#define NET_AF_MAX 46	/* AF_MAX of Linux 6.1 */
 #define NET_SOCK_MAX 11 /* SOCK_PACKET + 1 */
 #define SOCK_TYPE_MASK 0xf
 #define SOMAXCONN_K 4096
-#define OPTMEM_MAX 20480        /* net.core.optmem_max: the largest control buffer */
+#define OPTMEM_MAX 20480	 /* net.core.optmem_max: the largest control buffer */
 #define MAX_RW_COUNT 0x7ffff000L /* as Linux: no single call moves more */
-#define OPTVAL_MAX 256          /* option values are copied through a buffer this big */
+#define OPTVAL_MAX 256		 /* option values are copied through a buffer this big */
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
@@ -92,11 +92,11 @@ static void sock_release(struct file *f)
 }
 
 static const struct file_ops socket_fops = {
-	.read = sock_read,
-	.write = sock_write,
-	.poll = sock_poll,
-	.ioctl = sock_ioctl,
-	.release = sock_release,
+    .read = sock_read,
+    .write = sock_write,
+    .poll = sock_poll,
+    .ioctl = sock_ioctl,
+    .release = sock_release,
 };
 
 static struct socket *sock_alloc(int family, int type, int protocol)
@@ -289,10 +289,10 @@ int put_cmsg(struct kmsg *m, int level, int type, const void *data, size_t len)
 
 void scm_detach_fds(struct kmsg *m, struct scm *s)
 {
-	size_t room = m->ucontrol && m->controllen > m->control_used
-			      ? m->controllen - m->control_used
-			      : 0;
-	int fdmax = room > sizeof(struct cmsghdr) ? (room - sizeof(struct cmsghdr)) / sizeof(int) : 0;
+	size_t room =
+	    m->ucontrol && m->controllen > m->control_used ? m->controllen - m->control_used : 0;
+	int fdmax =
+	    room > sizeof(struct cmsghdr) ? (room - sizeof(struct cmsghdr)) / sizeof(int) : 0;
 	int n = MIN(fdmax, s->nfp), i;
 	int *fds = xmalloc(sizeof(int) * (n ? n : 1));
 	unsigned cloexec = m->in_flags & MSG_CMSG_CLOEXEC ? O_CLOEXEC : 0;
@@ -305,7 +305,8 @@ void scm_detach_fds(struct kmsg *m, struct scm *s)
 	}
 	if (i > 0) {
 		size_t cmlen = CMSG_LEN(i * sizeof(int));
-		struct cmsghdr h = {.cmsg_len = cmlen, .cmsg_level = SOL_SOCKET, .cmsg_type = SCM_RIGHTS};
+		struct cmsghdr h = {
+		    .cmsg_len = cmlen, .cmsg_level = SOL_SOCKET, .cmsg_type = SCM_RIGHTS};
 		uaddr_t at = m->ucontrol + m->control_used;
 		if (!copy_to_user(at, &h, sizeof(h)) &&
 		    !copy_to_user(at + CMSG_LEN(0), fds, i * sizeof(int)))
@@ -357,11 +358,14 @@ static int scm_parse(struct socket *sock, const char *ctl, size_t len, struct sc
 				memcpy(&u, data, sizeof(u));
 				if (u.uid == (uid_t)-1 || u.gid == (gid_t)-1)
 					return -EINVAL;
-				const struct creds *cr = current && current->proc ? &current->proc->cred : NULL;
+				const struct creds *cr =
+				    current && current->proc ? &current->proc->cred : NULL;
 				bool admin = !cr || cr->euid == 0;
 				bool ok = admin || (current && u.pid == current->proc->pid);
-				ok = ok && (admin || u.uid == cr->uid || u.uid == cr->euid || u.uid == cr->suid);
-				ok = ok && (admin || u.gid == cr->gid || u.gid == cr->egid || u.gid == cr->sgid);
+				ok = ok && (admin || u.uid == cr->uid || u.uid == cr->euid ||
+					    u.uid == cr->suid);
+				ok = ok && (admin || u.gid == cr->gid || u.gid == cr->egid ||
+					    u.gid == cr->sgid);
 				if (!ok)
 					return -EPERM;
 				scm->creds = u;
@@ -675,7 +679,8 @@ static long do_sendmsg(struct socket *s, struct file *f, struct msghdr *hdr, int
 		return -EINVAL;
 	if ((err = send_begin(&m, &addr, (uaddr_t)hdr->msg_name, MIN(namelen, (int)sizeof(addr)))))
 		return err;
-	ssize_t total = import_iovec((uaddr_t)hdr->msg_iov, hdr->msg_iovlen, fast, ARRAY_SIZE(fast), &iov);
+	ssize_t total =
+	    import_iovec((uaddr_t)hdr->msg_iov, hdr->msg_iovlen, fast, ARRAY_SIZE(fast), &iov);
 	if (total < 0) {
 		err = total;
 		goto out;
@@ -713,7 +718,8 @@ static long do_recvmsg(struct socket *s, struct file *f, struct msghdr *hdr, uad
 		hdr->msg_namelen = 0;
 	if ((int)hdr->msg_namelen < 0)
 		return -EINVAL;
-	ssize_t total = import_iovec((uaddr_t)hdr->msg_iov, hdr->msg_iovlen, fast, ARRAY_SIZE(fast), &iov);
+	ssize_t total =
+	    import_iovec((uaddr_t)hdr->msg_iov, hdr->msg_iovlen, fast, ARRAY_SIZE(fast), &iov);
 	if (total < 0) {
 		err = total;
 		goto out;
@@ -870,17 +876,26 @@ static const struct {
 	int name;
 	unsigned flag;
 } flag_opts[] = {
-	{SO_DEBUG, SOCKF_DEBUG},	 {SO_REUSEADDR, SOCKF_REUSEADDR}, {SO_REUSEPORT, SOCKF_REUSEPORT},
-	{SO_KEEPALIVE, SOCKF_KEEPALIVE}, {SO_BROADCAST, SOCKF_BROADCAST}, {SO_DONTROUTE, SOCKF_DONTROUTE},
-	{SO_OOBINLINE, SOCKF_OOBINLINE}, {SO_PASSCRED, SOCKF_PASSCRED},   {SO_PASSSEC, SOCKF_PASSSEC},
-	{SO_TIMESTAMP_OLD_K, SOCKF_TIMESTAMP}, {SO_TIMESTAMPNS_OLD_K, SOCKF_TIMESTAMPNS},
-	{SO_TIMESTAMP_NEW, SOCKF_TIMESTAMP}, {SO_TIMESTAMPNS_NEW, SOCKF_TIMESTAMPNS},
+    {SO_DEBUG, SOCKF_DEBUG},
+    {SO_REUSEADDR, SOCKF_REUSEADDR},
+    {SO_REUSEPORT, SOCKF_REUSEPORT},
+    {SO_KEEPALIVE, SOCKF_KEEPALIVE},
+    {SO_BROADCAST, SOCKF_BROADCAST},
+    {SO_DONTROUTE, SOCKF_DONTROUTE},
+    {SO_OOBINLINE, SOCKF_OOBINLINE},
+    {SO_PASSCRED, SOCKF_PASSCRED},
+    {SO_PASSSEC, SOCKF_PASSSEC},
+    {SO_TIMESTAMP_OLD_K, SOCKF_TIMESTAMP},
+    {SO_TIMESTAMPNS_OLD_K, SOCKF_TIMESTAMPNS},
+    {SO_TIMESTAMP_NEW, SOCKF_TIMESTAMP},
+    {SO_TIMESTAMPNS_NEW, SOCKF_TIMESTAMPNS},
 };
 
 static int buf_size(int val, bool force)
 {
 	/* SO_{SND,RCV}BUF: at most the sysctl maximum, doubled for bookkeeping */
-	long v = force ? MIN((long)val, (long)INT32_MAX / 2) : (long)MIN((unsigned)val, (unsigned)SOCK_MAX_BUF);
+	long v = force ? MIN((long)val, (long)INT32_MAX / 2)
+		       : (long)MIN((unsigned)val, (unsigned)SOCK_MAX_BUF);
 	return v < 0 ? 0 : (int)(v * 2);
 }
 
@@ -1023,7 +1038,8 @@ static int sock_getsockopt_generic(struct socket *s, int name, void *val, int *l
 	case SO_SNDTIMEO:
 	case SO_RCVTIMEO_NEW:
 	case SO_SNDTIMEO_NEW: {
-		uint64_t ns = name == SO_RCVTIMEO || name == SO_RCVTIMEO_NEW ? s->rcvtimeo_ns : s->sndtimeo_ns;
+		uint64_t ns = name == SO_RCVTIMEO || name == SO_RCVTIMEO_NEW ? s->rcvtimeo_ns
+									     : s->sndtimeo_ns;
 		struct timeval tv = {ns / 1000000000, (ns % 1000000000) / 1000};
 		memcpy(val, &tv, sizeof(tv));
 		*len = sizeof(tv);
@@ -1064,11 +1080,13 @@ SYSCALL(setsockopt)
 		return -EFAULT;
 	}
 	if (level == SOL_SOCKET) {
-		err = s->ops->setsockopt ? s->ops->setsockopt(s, level, name, val, klen) : -ENOPROTOOPT;
+		err = s->ops->setsockopt ? s->ops->setsockopt(s, level, name, val, klen)
+					 : -ENOPROTOOPT;
 		if (err == -ENOPROTOOPT)
 			err = sock_setsockopt_generic(s, name, val, klen);
 	} else {
-		err = s->ops->setsockopt ? s->ops->setsockopt(s, level, name, val, klen) : -EOPNOTSUPP;
+		err = s->ops->setsockopt ? s->ops->setsockopt(s, level, name, val, klen)
+					 : -EOPNOTSUPP;
 	}
 	fput(f);
 	return err;
@@ -1095,13 +1113,15 @@ SYSCALL(getsockopt)
 	char val[OPTVAL_MAX] = {0};
 	int klen = MIN(len, OPTVAL_MAX);
 	if (level == SOL_SOCKET) {
-		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, &klen) : -ENOPROTOOPT;
+		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, &klen)
+					 : -ENOPROTOOPT;
 		if (err == -ENOPROTOOPT) {
 			klen = MIN(len, OPTVAL_MAX);
 			err = sock_getsockopt_generic(s, name, val, &klen);
 		}
 	} else {
-		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, &klen) : -EOPNOTSUPP;
+		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, &klen)
+					 : -EOPNOTSUPP;
 	}
 	if (!err) {
 		/* the value, cut to the caller's room; the length written */

@@ -44,19 +44,19 @@ struct usock {
 	int refcount;
 	int type;
 	enum ustate state;
-	bool dead;    /* released */
-	int shutdown; /* RCV_SHUTDOWN | SEND_SHUTDOWN */
-	int err;      /* pending error (SO_ERROR), positive */
+	bool dead;	    /* released */
+	int shutdown;	    /* RCV_SHUTDOWN | SEND_SHUTDOWN */
+	int err;	    /* pending error (SO_ERROR), positive */
 	struct usock *peer; /* referenced */
-	struct list rq;     /* of struct skb: data, or embryos while listening */
+	struct list rq;	    /* of struct skb: data, or embryos while listening */
 	size_t rq_len, rq_bytes;
 	size_t wmem, wdata; /* charged for our skbs in flight, and their data */
 	int backlog;
 	struct unix_address *addr; /* referenced */
-	struct path path;          /* the filesystem node of a path name */
-	struct list bound_link;    /* in bound_socks while named (not embryos) */
-	struct waitq wait;         /* data, room, connections, state changes */
-	struct waitq peer_wait;    /* senders waiting for room in our queue, or backlog */
+	struct path path;	   /* the filesystem node of a path name */
+	struct list bound_link;	   /* in bound_socks while named (not embryos) */
+	struct waitq wait;	   /* data, room, connections, state changes */
+	struct waitq peer_wait;	   /* senders waiting for room in our queue, or backlog */
 	bool has_peercred;
 	struct ucred peercred;
 	int ngroups;
@@ -295,7 +295,8 @@ static void sun_path_of(const struct sockaddr_un *sun, int len, char *path)
 
 static struct usock *find_abstract(const struct sockaddr_un *sun, int len, int type, bool any_type)
 {
-	list_for_each(it, &bound_socks) {
+	list_for_each(it, &bound_socks)
+	{
 		struct usock *u = list_entry(it, struct usock, bound_link);
 		if (u->path.dentry || (!any_type && u->type != type) || u->addr->len != len)
 			continue;
@@ -307,7 +308,8 @@ static struct usock *find_abstract(const struct sockaddr_un *sun, int len, int t
 
 static struct usock *find_by_inode(const struct inode *i)
 {
-	list_for_each(it, &bound_socks) {
+	list_for_each(it, &bound_socks)
+	{
 		struct usock *u = list_entry(it, struct usock, bound_link);
 		const struct inode *b = u->path.dentry ? u->path.dentry->inode : NULL;
 		if (b && b->sb == i->sb && b->ino == i->ino)
@@ -466,7 +468,8 @@ static void dgram_disconnected(struct usock *u, struct usock *other)
 	}
 }
 
-static int stream_connect(struct socket *sock, const struct sockaddr_un *sun, int len, bool nonblock)
+static int stream_connect(struct socket *sock, const struct sockaddr_un *sun, int len,
+			  bool nonblock)
 {
 	struct usock *u = sock->sk, *other;
 	int err = validate_addr(sun, len);
@@ -630,7 +633,8 @@ static int unix_shutdown(struct socket *sock, int how)
 	wake_up(&u->peer_wait);
 	struct usock *other = u->peer;
 	if (other && u->type != SOCK_DGRAM) {
-		int pm = (mode & RCV_SHUTDOWN ? SEND_SHUTDOWN : 0) | (mode & SEND_SHUTDOWN ? RCV_SHUTDOWN : 0);
+		int pm = (mode & RCV_SHUTDOWN ? SEND_SHUTDOWN : 0) |
+			 (mode & SEND_SHUTDOWN ? RCV_SHUTDOWN : 0);
 		other->shutdown |= pm;
 		wake_up(&other->wait);
 		wake_up(&other->peer_wait);
@@ -698,7 +702,8 @@ static ssize_t stream_sendmsg(struct socket *sock, struct kmsg *m, size_t len, i
 	while (sent < len) {
 		struct usock *other = u->peer;
 		for (;;) {
-			if (other->dead || (other->shutdown & RCV_SHUTDOWN) || (u->shutdown & SEND_SHUTDOWN))
+			if (other->dead || (other->shutdown & RCV_SHUTDOWN) ||
+			    (u->shutdown & SEND_SHUTDOWN))
 				goto pipe_err;
 			if (u->wmem < (size_t)sock->sndbuf)
 				break;
@@ -1100,28 +1105,20 @@ static void unix_release(struct socket *sock)
 	.shutdown = unix_shutdown, .getsockopt = unix_getsockopt
 
 static const struct proto_ops unix_stream_ops = {
-	UNIX_COMMON_OPS,
-	.listen = unix_listen,
-	.accept = unix_accept,
-	.poll = stream_poll,
-	.sendmsg = stream_sendmsg,
-	.recvmsg = stream_recvmsg,
+    UNIX_COMMON_OPS,	 .listen = unix_listen,	    .accept = unix_accept,
+    .poll = stream_poll, .sendmsg = stream_sendmsg, .recvmsg = stream_recvmsg,
 };
 
 static const struct proto_ops unix_dgram_ops = {
-	UNIX_COMMON_OPS,
-	.poll = dgram_poll,
-	.sendmsg = dgram_sendmsg,
-	.recvmsg = dgram_recvmsg,
+    UNIX_COMMON_OPS,
+    .poll = dgram_poll,
+    .sendmsg = dgram_sendmsg,
+    .recvmsg = dgram_recvmsg,
 };
 
 static const struct proto_ops unix_seqpacket_ops = {
-	UNIX_COMMON_OPS,
-	.listen = unix_listen,
-	.accept = unix_accept,
-	.poll = dgram_poll,
-	.sendmsg = dgram_sendmsg,
-	.recvmsg = dgram_recvmsg,
+    UNIX_COMMON_OPS,	.listen = unix_listen,	  .accept = unix_accept,
+    .poll = dgram_poll, .sendmsg = dgram_sendmsg, .recvmsg = dgram_recvmsg,
 };
 
 static int unix_create(struct socket *sock, int protocol)
@@ -1134,7 +1131,7 @@ static int unix_create(struct socket *sock, int protocol)
 		break;
 	case SOCK_RAW:
 		sock->type = SOCK_DGRAM; /* as Linux: BSD had it, nobody uses it */
-		/* fall through */
+					 /* fall through */
 	case SOCK_DGRAM:
 		sock->ops = &unix_dgram_ops;
 		break;
@@ -1149,6 +1146,6 @@ static int unix_create(struct socket *sock, int protocol)
 }
 
 const struct net_proto_family unix_family = {
-	.family = AF_UNIX,
-	.create = unix_create,
+    .family = AF_UNIX,
+    .create = unix_create,
 };

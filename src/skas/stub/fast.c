@@ -53,7 +53,7 @@ __attribute__((noreturn)) void stub_child_main(long slot, const void *fx, u64 fl
 #define SIGBIT(s) (1ULL << ((s)-1))
 /* Our signals: blocked inside every handler, the only ones open in guest mode. */
 #define STUB_SIGS                                                                                  \
-	(SIGBIT(SIGSYS) | SIGBIT(SKAS_SIG_INTR) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) |             \
+	(SIGBIT(SIGSYS) | SIGBIT(SKAS_SIG_INTR) | SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) |               \
 	 SIGBIT(SIGILL) | SIGBIT(SIGFPE) | SIGBIT(SIGTRAP))
 #define GUEST_MASK (~STUB_SIGS)
 
@@ -95,7 +95,7 @@ struct k_stack {
 
 struct k_sigcontext {
 	u64 r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip,
-		eflags;
+	    eflags;
 	u16 cs, gs, fs, ss;
 	u64 err, trapno, oldmask, cr2, fpstate;
 	u64 reserved[8];
@@ -445,7 +445,7 @@ static struct k_ucontext *new_frame(long slot, const void *fx)
 		mset((char *)fxa + 464, 0, 48);
 	} else {
 		mset((void *)fxa, 0, 512);
-		*(u16 *)fxa = 0x37f;             /* FCW */
+		*(u16 *)fxa = 0x37f;		     /* FCW */
 		*(u32 *)((char *)fxa + 24) = 0x1f80; /* MXCSR */
 	}
 	struct k_ucontext *uc = (struct k_ucontext *)((fxa - sizeof(*uc) - 64) & ~15ULL);
