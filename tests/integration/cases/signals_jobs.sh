@@ -37,11 +37,14 @@ echo "timeout=$?"
 kill -0 $$ && echo self-alive=yes
 (sleep 100; echo not-reached) &
 pid=$!
+# Wait until the child of the subshell has become sleep (killall matches names: before its
+# exec it is still sh), then kill the subshell: its child lives on, as in Linux.
+i=0; while [ $i -lt 40 ] && ! ps | grep -q "[s]leep 100"; do sleep 0.05; i=$((i+1)); done
 kill $pid
 wait $pid
 echo "subshell=$?"
 killall sleep 2>/dev/null
-sleep 0.2
+i=0; while [ $i -lt 40 ] && ps | grep -q "[s]leep 100"; do sleep 0.05; i=$((i+1)); done
 echo "stray=$(ps | grep -c "[s]leep 100")"
 '
 expect_exit 0
