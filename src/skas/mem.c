@@ -32,3 +32,19 @@ int skas_mem_write(pid_t pid, uaddr_t dst, const void *src, size_t n)
 		return 0;
 	return mem_rw(pid, (void *)src, dst, n, true);
 }
+
+uaddr_t skas_find_vdso(pid_t pid)
+{
+	char path[64], line[256];
+	uaddr_t vdso = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "[vdso]"))
+			vdso = strtoull(line, NULL, 16);
+	}
+	fclose(f);
+	return vdso;
+}

@@ -209,20 +209,6 @@ static long inject(struct uthread *t, long nr, long a1, long a2, long a3, long a
 static const long trace_opts = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC |
 			       PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
 
-static void find_vdso(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "[vdso]"))
-			host_vdso = strtoull(line, NULL, 16);
-	}
-	fclose(f);
-}
-
 int ptrace_plat_init(void)
 {
 	stub_fd = memfd_create("vmlinux-stub", MFD_CLOEXEC);
@@ -308,7 +294,7 @@ int ptrace_plat_spawn(struct uthread **out)
 		return err;
 	}
 	if (!host_vdso)
-		find_vdso(pid);
+		host_vdso = skas_find_vdso(pid);
 	*out = t;
 	return 0;
 }

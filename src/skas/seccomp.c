@@ -822,20 +822,6 @@ static void listener_event(struct kevent *ev, uint32_t revents)
 
 /* --- platform operations ------------------------------------------------------------- */
 
-static void find_vdso(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "[vdso]"))
-			host_vdso = strtoull(line, NULL, 16);
-	}
-	fclose(f);
-}
-
 /* The embedded stub must have stub_sys's syscall where the filter expects it. */
 static bool stub_layout_ok(void)
 {
@@ -1102,7 +1088,7 @@ static int sc_spawn(struct uthread **out)
 		return err;
 	}
 	if (!host_vdso)
-		find_vdso(pid);
+		host_vdso = skas_find_vdso(pid);
 	*out = t;
 	return 0;
 }
