@@ -151,11 +151,9 @@ struct task {
 	struct sigpending pending;
 	uaddr_t sas_sp;
 	size_t sas_size;
-	int sas_flags;
 	uaddr_t clear_child_tid;
 	uaddr_t robust_list;
 	bool exiting;
-	bool in_vfork_parent_wait;
 	struct waitq *vfork_done;
 	bool *vfork_flag;
 	bool in_user; /* running guest code (signals interrupt it) */

@@ -161,7 +161,6 @@ struct inode {
 	struct list sb_link;
 	struct pipe *pipe;	 /* FIFO: the shared pipe while open */
 	struct pagecache *pages; /* page cache (pagecache.h), or NULL */
-	struct dentry *mount_dentry_hint;
 };
 
 /* A name in the directory tree. Dentries stay cached while their parent lives. */
